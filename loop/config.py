@@ -1,0 +1,375 @@
+"""One validated, typed configuration object.
+
+Values come from, in increasing order of precedence: the defaults below (the original
+server's, ``loop-api.md`` §8.2, in snake_case), a TOML file, and ``LOOP_*`` environment
+variables (``LOOP_ROOMS__PARTICIPANT_TTL=300``: upper snake case, ``__`` between levels).
+Every value is cast to its declared type at start-up; any error names the offending key,
+so a typo stops the server instead of silently running with a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tomllib
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "LOOP_"
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, unknown or of the wrong type."""
+
+
+class Secret(str):
+    """A string that keeps its value out of logs and tracebacks."""
+
+    def __repr__(self) -> str:
+        return "Secret('**********')" if self else "Secret('')"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StorageSettings:
+    url: str = ""
+    """``sqlite:///path/loop.db``, ``sqlite://:memory:`` or ``redis://host:port/db``.
+    Empty means ``sqlite:///<data_dir>/loop.db``."""
+    expiry_check_interval: float = 1.0
+    """Seconds between two sweeps for expired participants (owner notification)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HawkSettings:
+    check_payload_hash: bool = True
+    timestamp_skew: int = 60
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RoomsSettings:
+    default_ttl: int = 1344
+    max_ttl: int = 1344
+    extend_ttl: int = 1344
+    participant_ttl: float = 300
+    deleted_ttl: int = 1620
+    max_size: int = 5
+    max_room_name_size: int = 100
+    max_room_owner_size: int = 255
+    token_size: int = 8
+    web_app_url: str = "http://localhost:3000/{token}"
+    hkdf_salt: Secret = Secret("")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TimersSettings:
+    supervisory_duration: float = 10
+    ringing_duration: float = 30
+    connection_duration: float = 10
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CallsSettings:
+    max_subject_size: int = 124
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CallUrlsSettings:
+    token_size: int = 8
+    timeout: int = 720
+    max_timeout: int = 720
+    web_app_url: str = "http://localhost:3000/c/{token}"
+    rate_limit: int = 60
+    rate_limit_period: int = 60
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MediaSettings:
+    provider: str = "fake"
+    """``fake`` (offline, default), ``tokbox`` (OpenTok / Vonage Video) or ``webrtc``."""
+    fake_url: str = "https://call.stage.mozaws.net/"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TokBoxSettings:
+    api_url: str = "https://api.opentok.com"
+    credentials: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+    """``{channel: {"api_key", "api_secret"[, "api_url"]}}``; must contain ``default``."""
+    token_duration: int = 86400
+    retry_on_error: int = 3
+    timeout: int = 2000
+    """Milliseconds."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FxaOAuthSettings:
+    activated: bool = False
+    client_id: str = ""
+    client_secret: Secret = Secret("")
+    redirect_uri: str = "urn:ietf:wg:oauth:2.0:fx:webchannel"
+    profile_uri: str = "https://profile.firefox.com/v1"
+    content_uri: str = "https://accounts.firefox.com"
+    oauth_uri: str = "https://oauth.accounts.firefox.com/v1"
+    scope: str = "profile"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GaSettings:
+    activated: bool = False
+    id: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class I18nSettings:
+    default_lang: str = "en-US"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PushSettings:
+    timeout: float = 2.0
+    """Seconds a single push request may take before it is abandoned."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LoggingSettings:
+    level: str = "INFO"
+    format: str = "json"
+    """``json`` (MozLog) or ``text``."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 5000
+    accept_backlog: int = 511
+    public_server_address: str = "localhost:5000"
+    protocol: str = "http"
+    data_dir: str = "loop-data"
+    user_mac_secret: Secret = Secret("")
+    user_mac_algorithm: str = "sha256"
+    hawk_id_secret: Secret = Secret("")
+    hawk_session_duration: int = 2_592_000
+    call_duration: int = 60
+    progress_url_endpoint: str = "/websocket"
+    allowed_origins: list[str] = dataclasses.field(
+        default_factory=lambda: ["http://localhost:3000"]
+    )
+    retry_after: int = 30
+    max_body_size: int = 100_000
+    fxa_audiences: list[str] = dataclasses.field(default_factory=list)
+    fxa_verifier: str = "https://verifier.accounts.firefox.com/v2"
+    fxa_trusted_issuers: list[str] = dataclasses.field(
+        default_factory=lambda: ["api.accounts.firefox.com"]
+    )
+    push_server_uris: list[str] = dataclasses.field(
+        default_factory=lambda: ["wss://push.services.mozilla.com/"]
+    )
+    heartbeat_timeout: int = 2000
+    """Milliseconds."""
+    display_version: bool = True
+    storage: StorageSettings = dataclasses.field(default_factory=StorageSettings)
+    hawk: HawkSettings = dataclasses.field(default_factory=HawkSettings)
+    rooms: RoomsSettings = dataclasses.field(default_factory=RoomsSettings)
+    timers: TimersSettings = dataclasses.field(default_factory=TimersSettings)
+    calls: CallsSettings = dataclasses.field(default_factory=CallsSettings)
+    call_urls: CallUrlsSettings = dataclasses.field(default_factory=CallUrlsSettings)
+    media: MediaSettings = dataclasses.field(default_factory=MediaSettings)
+    tokbox: TokBoxSettings = dataclasses.field(default_factory=TokBoxSettings)
+    fxa_oauth: FxaOAuthSettings = dataclasses.field(default_factory=FxaOAuthSettings)
+    ga: GaSettings = dataclasses.field(default_factory=GaSettings)
+    i18n: I18nSettings = dataclasses.field(default_factory=I18nSettings)
+    push: PushSettings = dataclasses.field(default_factory=PushSettings)
+    logging: LoggingSettings = dataclasses.field(default_factory=LoggingSettings)
+
+    @property
+    def storage_url(self) -> str:
+        return self.storage.url or f"sqlite:///{Path(self.data_dir) / 'loop.db'}"
+
+    @property
+    def server_origin(self) -> str:
+        return f"{self.protocol}://{self.public_server_address}"
+
+    def with_secrets(self, secrets: Mapping[str, str]) -> Settings:
+        """A copy with the generated secrets filled in where none was configured."""
+        rooms = dataclasses.replace(
+            self.rooms, hkdf_salt=Secret(self.rooms.hkdf_salt or secrets["hkdf_salt"])
+        )
+        return dataclasses.replace(
+            self,
+            user_mac_secret=Secret(self.user_mac_secret or secrets["user_mac_secret"]),
+            hawk_id_secret=Secret(self.hawk_id_secret or secrets["hawk_id_secret"]),
+            rooms=rooms,
+        )
+
+
+GENERATED_SECRETS = {"user_mac_secret": 16, "hawk_id_secret": 16, "hkdf_salt": 16}
+"""Secrets generated (bytes of randomness, hex-encoded) on first start when not configured."""
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Defaults < TOML file < ``LOOP_*`` environment; raises ConfigError naming the key."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with open(path, "rb") as fp:
+                raw = tomllib.load(fp)
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    _merge(raw, _from_environ(os.environ if environ is None else environ))
+    settings = _build(Settings, raw, prefix="")
+    validate(settings)
+    return settings
+
+
+def validate(settings: Settings) -> None:
+    """Cross-field checks the types alone cannot express."""
+    checks: list[tuple[bool, str]] = [
+        (settings.protocol in ("http", "https"), "protocol: must be 'http' or 'https'"),
+        (0 < settings.port < 65536, "port: must be between 1 and 65535"),
+        (
+            settings.media.provider in ("fake", "tokbox", "webrtc"),
+            "media.provider: must be one of 'fake', 'tokbox', 'webrtc'",
+        ),
+        (
+            settings.media.provider != "tokbox" or "default" in settings.tokbox.credentials,
+            "tokbox.credentials: must contain a 'default' channel when media.provider is "
+            "'tokbox'",
+        ),
+        (settings.rooms.max_size >= 2, "rooms.max_size: must be at least 2"),
+        (settings.rooms.participant_ttl > 0, "rooms.participant_ttl: must be positive"),
+        (settings.rooms.token_size > 0, "rooms.token_size: must be positive"),
+        (settings.max_body_size > 0, "max_body_size: must be positive"),
+        (
+            settings.hawk_session_duration >= settings.call_urls.max_timeout * 3600,
+            "hawk_session_duration: must be at least call_urls.max_timeout hours",
+        ),
+        (
+            settings.call_duration
+            >= settings.timers.supervisory_duration
+            + settings.timers.ringing_duration
+            + settings.timers.connection_duration,
+            "call_duration: must be at least the sum of the timers",
+        ),
+        (
+            not settings.fxa_oauth.activated or bool(settings.fxa_oauth.client_id),
+            "fxa_oauth.client_id: required when fxa_oauth.activated is true",
+        ),
+        (
+            settings.logging.format in ("json", "text"),
+            "logging.format: must be 'json' or 'text'",
+        ),
+    ]
+    for name, creds in settings.tokbox.credentials.items():
+        missing = {"api_key", "api_secret"} - creds.keys()
+        checks.append((not missing, f"tokbox.credentials.{name}: missing {sorted(missing)}"))
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)
+
+
+def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split("__")
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{name}: conflicts with another LOOP_ variable")
+        node[path[-1]] = value
+    return tree
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> None:
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+_T = typing.TypeVar("_T")
+
+
+def _build(cls: type[_T], raw: Mapping[str, Any], prefix: str) -> _T:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{prefix.rstrip('.')}: must be a table")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(raw) - fields)
+    if unknown:
+        raise ConfigError(f"{prefix}{unknown[0]}: unknown setting")
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        hint = hints[name]
+        key = f"{prefix}{name}"
+        if dataclasses.is_dataclass(hint):
+            values[name] = _build(hint, value, prefix=f"{key}.")  # type: ignore[arg-type]
+        else:
+            values[name] = _cast(hint, value, key)
+    return cls(**values)
+
+
+def _cast(hint: Any, value: Any, key: str) -> Any:
+    origin = typing.get_origin(hint)
+    try:
+        if hint is bool:
+            return _cast_bool(value)
+        if hint in (int, float):
+            if isinstance(value, bool):
+                raise ValueError
+            number = hint(value.strip() if isinstance(value, str) else value)
+            if hint is int and isinstance(value, float) and number != value:
+                raise ValueError
+            return number
+        if hint in (str, Secret):
+            if not isinstance(value, str):
+                raise ValueError
+            return hint(value)
+        if origin is list:
+            if isinstance(value, str):
+                value = _parse_list(value)
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ValueError
+            return list(value)
+        if origin is dict:
+            if isinstance(value, str):
+                value = json.loads(value)
+            if not isinstance(value, dict):
+                raise ValueError
+            return {str(k): v for k, v in value.items()}
+    except (ValueError, TypeError, json.JSONDecodeError):
+        pass
+    raise ConfigError(f"{key}: expected {_describe(hint)}, got {value!r}")
+
+
+def _cast_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError
+
+
+def _parse_list(value: str) -> Any:
+    value = value.strip()
+    if value.startswith("["):
+        return json.loads(value)
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _describe(hint: Any) -> str:
+    if typing.get_origin(hint) is list:
+        return "a list of strings"
+    if typing.get_origin(hint) is dict:
+        return "a table"
+    return {bool: "a boolean", int: "an integer", float: "a number"}.get(hint, "a string")

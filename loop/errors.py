@@ -1,0 +1,136 @@
+"""The one errno table and the one error writer (``loop-api.md`` §2, decisions D4).
+
+Every error the server answers is a :class:`LoopError`; handlers registered once in the app
+turn it (and any unexpected exception) into the JSON body real clients key off:
+``{"code", "errno", "error"[, "message", "info"]}`` with ``error`` always a string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import IntEnum
+from typing import Any
+
+from starlette.responses import Response
+
+from loop.jsonutil import dumps
+
+
+class Errno(IntEnum):
+    INVALID_TOKEN = 105
+    BADJSON = 106
+    INVALID_PARAMETERS = 107
+    MISSING_PARAMETERS = 108
+    INVALID_AUTH_TOKEN = 110
+    EXPIRED = 111
+    REQUEST_TOO_LARGE = 113
+    INVALID_OAUTH_STATE = 114
+    CLIENT_REACHED_CAPACITY = 121
+    USER_UNAVAILABLE = 122
+    BACKEND = 201
+    ROOM_FULL = 202
+    NOT_ROOM_PARTICIPANT = 203
+    NO_LONGER_SUPPORTED = 204
+    UNDEFINED = 999
+
+
+class LoopError(Exception):
+    """An error answer with the spec's status, errno and literal error string."""
+
+    def __init__(
+        self,
+        status: int,
+        errno: Errno,
+        error: str,
+        *,
+        message: str | None = None,
+        info: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(error)
+        self.status = status
+        self.errno = errno
+        self.error = error
+        self.message = message
+        self.info = info
+        self.headers = dict(headers or {})
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.status, "errno": int(self.errno), "error": self.error}
+        if self.message is not None:
+            body["message"] = self.message
+        if self.info is not None:
+            body["info"] = self.info
+        return body
+
+
+def error_response(error: LoopError) -> Response:
+    return Response(
+        dumps(error.body()),
+        status_code=error.status,
+        headers=error.headers,
+        media_type="application/json",
+    )
+
+
+# Constructors for the errors raised from several places, so their texts live here once.
+
+
+def missing_parameters(names: list[str]) -> LoopError:
+    return LoopError(400, Errno.MISSING_PARAMETERS, "Missing: " + ", ".join(names))
+
+
+def invalid_parameters(error: str) -> LoopError:
+    return LoopError(400, Errno.INVALID_PARAMETERS, error)
+
+
+def not_acceptable() -> LoopError:
+    return LoopError(406, Errno.BADJSON, "Request body should be defined as application/json")
+
+
+def bad_json() -> LoopError:
+    return LoopError(400, Errno.BADJSON, "Invalid JSON in request body.")
+
+
+def too_large(limit: int) -> LoopError:
+    return LoopError(
+        413, Errno.REQUEST_TOO_LARGE, f"Request body is larger than {limit} bytes."
+    )
+
+
+def not_found() -> LoopError:
+    return LoopError(404, Errno.UNDEFINED, "Resource not found.")
+
+
+def token_not_found() -> LoopError:
+    return LoopError(404, Errno.INVALID_TOKEN, "Token not found.")
+
+
+def service_unavailable(retry_after: int) -> LoopError:
+    return LoopError(
+        503,
+        Errno.BACKEND,
+        "Service Unavailable",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def internal_error() -> LoopError:
+    return LoopError(500, Errno.UNDEFINED, "Internal Server Error")
+
+
+def unauthorized(
+    www_authenticate: str, error: str = "Unauthorized", status: int = 401
+) -> LoopError:
+    return LoopError(
+        status,
+        Errno.INVALID_AUTH_TOKEN,
+        error,
+        headers={"WWW-Authenticate": www_authenticate},
+    )
+
+
+def registered_user_required() -> LoopError:
+    return LoopError(
+        403, Errno.INVALID_AUTH_TOKEN, "You should be a registered user to perform this action."
+    )

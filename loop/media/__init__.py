@@ -1,0 +1,63 @@
+"""Media providers: who hosts the audio/video of a room or call (decisions D18).
+
+The Loop server never touches media; it asks a provider for a *session* per room or call
+and mints per-participant *tokens* that clients hand to the provider's SDK
+(``initSession(sessionId)``, ``connect(apiKey, token)``).
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import importlib
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from loop.config import Settings
+
+Role = Literal["publisher", "subscriber", "moderator"]
+
+
+class MediaError(Exception):
+    """The provider failed; answered 503 errno 201 like any backend failure."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MediaSession:
+    session_id: str
+    api_key: str
+
+
+class MediaProvider(abc.ABC):
+    name: str
+
+    @abc.abstractmethod
+    def api_key(self, channel: str) -> str:
+        """The API key used for ``channel``; unknown channels use the default (D7)."""
+
+    @abc.abstractmethod
+    async def create_session(self, channel: str) -> MediaSession:
+        """A new relayed media session for a room or call. Raises MediaError."""
+
+    @abc.abstractmethod
+    def mint_token(
+        self, session: MediaSession, *, role: Role, expires_at: int, data: str | None = None
+    ) -> str:
+        """A token letting one participant connect to ``session`` until ``expires_at``;
+        ``data`` (a JSON string, D3) is shown to the other participants. Pure computation."""
+
+    @abc.abstractmethod
+    async def ping(self) -> str | None:
+        """``None`` when the provider is reachable, else a short reason for /__heartbeat__."""
+
+    async def close(self) -> None:
+        """Release connections (default: nothing to release)."""
+
+
+def from_settings(settings: Settings) -> MediaProvider:
+    """The provider named by ``media.provider``; each module exports ``from_settings``."""
+    module = importlib.import_module(f"loop.media.{settings.media.provider}")
+    provider = module.from_settings(settings)
+    if not isinstance(provider, MediaProvider):
+        raise TypeError(f"{module.__name__}.from_settings did not return a MediaProvider")
+    return provider
