@@ -1,0 +1,199 @@
+"""The application factory: wires settings, storage, media and push into the routes.
+
+Routes reach what they need through :func:`services`, one typed object per process, built
+at start-up (``lifespan``) so per-request code does no set-up work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount
+
+from loop import errors, media, push, storage
+from loop.clock import Clock, SystemClock
+from loop.config import GENERATED_SECRETS, Settings
+from loop.web.middleware import ERRNO_KEY, LoopMiddleware
+
+logger = logging.getLogger("loop")
+
+API_PREFIX = "/v0"
+
+
+@dataclasses.dataclass(slots=True)
+class Services:
+    """Everything a request may use; one per process."""
+
+    settings: Settings
+    clock: Clock
+    storage: storage.Storage
+    media: media.MediaProvider
+    push: push.PushNotifier
+    http: httpx.AsyncClient
+    """Shared client for outgoing HTTP (verifiers, OAuth, push): one connection pool."""
+    background: set[asyncio.Task[None]] = dataclasses.field(default_factory=set)
+
+    @classmethod
+    async def open(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        storage_backend: storage.Storage | None = None,
+        media_provider: media.MediaProvider | None = None,
+    ) -> Services:
+        """Open the backends, then fill in secrets that were not configured (generated
+        once and kept by the storage, so every process and restart agrees on them)."""
+        backend = storage_backend or await storage.from_url(settings.storage_url)
+        candidates = {name: secrets.token_hex(size) for name, size in GENERATED_SECRETS.items()}
+        settings = settings.with_secrets(await backend.ensure_secrets(candidates))
+        clock = clock or SystemClock()
+        http = httpx.AsyncClient(timeout=settings.push.timeout, follow_redirects=False)
+        return cls(
+            settings=settings,
+            clock=clock,
+            storage=backend,
+            media=media_provider or media.from_settings(settings),
+            push=push.PushNotifier.from_settings(settings, http=http),
+            http=http,
+        )
+
+    def spawn(self, coroutine: Awaitable[None]) -> None:
+        """Run a background job; keep a reference so it is not garbage-collected."""
+        task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def close(self) -> None:
+        for task in list(self.background):
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
+        await self.push.close()
+        await self.media.close()
+        await self.http.aclose()
+        await self.storage.close()
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+def api_routes() -> list[BaseRoute]:
+    """Every route served both at ``/`` and under ``/v0`` (loop-api.md §1.1)."""
+    from loop.routes import dockerflow, registration, rooms
+
+    return [*dockerflow.routes, *registration.routes, *rooms.routes]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    storage_backend: storage.Storage | None = None,
+    media_provider: media.MediaProvider | None = None,
+    background_jobs: bool = True,
+) -> Starlette:
+    """Build the ASGI app. Backends are opened in the lifespan, or by :func:`open_app`."""
+    clock = clock or SystemClock()
+    routes = api_routes()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        svc = await open_app(
+            app,
+            clock=clock,
+            storage_backend=storage_backend,
+            media_provider=media_provider,
+            background_jobs=background_jobs,
+        )
+        try:
+            yield
+        finally:
+            await svc.close()
+
+    app = Starlette(
+        routes=[*routes, Mount(API_PREFIX, routes=routes)],
+        middleware=[
+            Middleware(
+                LoopMiddleware,  # type: ignore[arg-type]
+                clock=clock,
+                allowed_origins=settings.allowed_origins,
+                retry_after=settings.retry_after,
+            )
+        ],
+        exception_handlers=_exception_handlers(settings),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.max_body_size = settings.max_body_size
+    return app
+
+
+async def open_app(
+    app: Starlette,
+    *,
+    clock: Clock | None = None,
+    storage_backend: storage.Storage | None = None,
+    media_provider: media.MediaProvider | None = None,
+    background_jobs: bool = True,
+) -> Services:
+    """Open the app's services (what the lifespan does; tests without lifespan call it)."""
+    svc = await Services.open(
+        app.state.settings,
+        clock=clock,
+        storage_backend=storage_backend,
+        media_provider=media_provider,
+    )
+    app.state.services = svc
+    if background_jobs:
+        from loop import rooms
+
+        svc.spawn(rooms.watch_participant_expiry(svc))
+    return svc
+
+
+Handler = Callable[[Request, Any], Awaitable[Response]]
+
+
+def _exception_handlers(settings: Settings) -> dict[Any, Handler]:
+    async def loop_error(request: Request, exc: Any) -> Response:
+        request.scope[ERRNO_KEY] = int(exc.errno)
+        return errors.error_response(exc)
+
+    async def backend_error(request: Request, exc: Any) -> Response:
+        logger.critical("backend failure: %r", exc)
+        return await loop_error(request, errors.service_unavailable(settings.retry_after))
+
+    async def http_error(request: Request, exc: Any) -> Response:
+        if exc.status_code in (404, 405):
+            return await unknown_route(request)
+        return await loop_error(request, errors.LoopError(exc.status_code, errors.Errno.UNDEFINED, str(exc.detail)))
+
+    async def unknown_route(request: Request) -> Response:
+        """Unknown paths (and known paths with another method) outside ``/v0`` are
+        redirected under it, query string kept (D14); inside it they are 404."""
+        path = request.url.path
+        if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+            return await loop_error(request, errors.not_found())
+        query = request.url.query
+        return RedirectResponse(API_PREFIX + path + (f"?{query}" if query else ""), 307)
+
+    return {
+        errors.LoopError: loop_error,
+        storage.BackendError: backend_error,
+        media.MediaError: backend_error,
+        HTTPException: http_error,
+    }

@@ -1,0 +1,1 @@
+"""The HTTP plumbing shared by every route: middleware, request parsing, responses."""

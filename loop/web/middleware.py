@@ -1,0 +1,176 @@
+"""The one middleware every HTTP answer goes through (loop-api.md §1.3-§1.4, D4, D25, D27).
+
+A single pure-ASGI layer rather than a stack of them: each layer costs a coroutine hop per
+message, and these concerns all act at the same place (the response start). It:
+
+* answers CORS pre-flights and adds CORS headers for allowed origins, errors included;
+* adds ``Date`` (Firefox corrects its Hawk clock from it), ``Timestamp`` on 200/401,
+  ``Retry-After`` on 503/429, and ``Server-Authorization`` once Hawk verified the caller;
+* turns any exception a route let escape into a 500 errno 999 (or 503 errno 201 for a
+  backend failure) with no internal detail, logged with the request id;
+* writes one MozLog ``request.summary`` line per request.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterable
+from email.utils import formatdate
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from loop import errors
+from loop.clock import Clock
+from loop.jsonutil import dumps
+from loop.media import MediaError
+from loop.storage import BackendError
+
+logger = logging.getLogger("loop.request")
+
+SERVER_AUTHORIZATION_KEY = "loop.server_authorization"
+"""Scope key where Hawk verification leaves the ``Server-Authorization`` value to send."""
+ERRNO_KEY = "loop.errno"
+"""Scope key where the error writer leaves the errno, for the summary log line."""
+
+_CORS_METHODS = b"GET,HEAD,PUT,PATCH,POST,DELETE"
+_CORS_DEFAULT_HEADERS = b"Content-Type,Authorization"
+
+
+class LoopMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        clock: Clock,
+        allowed_origins: Iterable[str],
+        retry_after: int,
+    ) -> None:
+        self.app = app
+        self.clock = clock
+        origins = set(allowed_origins)
+        self.any_origin = "*" in origins
+        self.allowed_origins = {origin.encode("latin-1") for origin in origins}
+        self.retry_after = str(retry_after).encode()
+        self._date_second = -1
+        self._date_value = b""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        origin = _header(scope, b"origin")
+        allowed_origin = origin if origin is not None and self._allowed(origin) else None
+        if scope["method"] == "OPTIONS" and origin is not None:
+            await self._preflight(scope, send, allowed_origin)
+            return
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                message["headers"] = self._response_headers(
+                    scope, message.get("headers", []), status, allowed_origin
+                )
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception as exc:  # the last line of defence
+            if response_started:
+                raise
+            status = await self._send_failure(scope, send_with_headers, exc)
+        finally:
+            self._log_summary(scope, status, time.perf_counter() - started)
+
+    def _allowed(self, origin: bytes) -> bool:
+        return self.any_origin or origin in self.allowed_origins
+
+    async def _preflight(self, scope: Scope, send: Send, allowed_origin: bytes | None) -> None:
+        headers = [(b"content-length", b"0")]
+        if allowed_origin is not None:
+            requested = _header(scope, b"access-control-request-headers")
+            headers += [
+                (b"access-control-allow-origin", allowed_origin),
+                (b"vary", b"Origin"),
+                (b"access-control-allow-methods", _CORS_METHODS),
+                (b"access-control-allow-headers", requested or _CORS_DEFAULT_HEADERS),
+                (b"access-control-max-age", b"86400"),
+            ]
+        headers.append((b"date", self._date()))
+        await send({"type": "http.response.start", "status": 204, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+    def _response_headers(
+        self,
+        scope: Scope,
+        headers: list[tuple[bytes, bytes]],
+        status: int,
+        allowed_origin: bytes | None,
+    ) -> list[tuple[bytes, bytes]]:
+        headers = list(headers)
+        headers.append((b"date", self._date()))
+        if status in (200, 401):
+            headers.append((b"timestamp", str(int(self.clock.now())).encode()))
+        if status in (429, 503) and not any(name == b"retry-after" for name, _ in headers):
+            headers.append((b"retry-after", self.retry_after))
+        if allowed_origin is not None:
+            headers.append((b"access-control-allow-origin", allowed_origin))
+            headers.append((b"vary", b"Origin"))
+        signature = scope.get(SERVER_AUTHORIZATION_KEY)
+        if signature is not None:
+            headers.append((b"server-authorization", signature.encode("latin-1")))
+        return headers
+
+    def _date(self) -> bytes:
+        """RFC 7231 date, formatted at most once a second."""
+        now = self.clock.now()
+        second = int(now)
+        if second != self._date_second:
+            self._date_second = second
+            self._date_value = formatdate(now, usegmt=True).encode()
+        return self._date_value
+
+    async def _send_failure(self, scope: Scope, send: Send, exc: Exception) -> int:
+        rid = scope.setdefault("loop.rid", uuid.uuid4().hex)
+        if isinstance(exc, BackendError | MediaError):
+            logger.critical("backend failure", extra={"rid": rid, "error": repr(exc)})
+            error = errors.service_unavailable(int(self.retry_after))
+        else:
+            logger.exception("unexpected error", extra={"rid": rid})
+            error = errors.internal_error()
+        scope[ERRNO_KEY] = int(error.errno)
+        body = dumps(error.body())
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
+        await send({"type": "http.response.start", "status": error.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return error.status
+
+    def _log_summary(self, scope: Scope, status: int, elapsed: float) -> None:
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        logger.info(
+            "request.summary",
+            extra={
+                "method": scope["method"],
+                "path": scope["path"],
+                "code": status,
+                "errno": scope.get(ERRNO_KEY, 0),
+                "t": int(elapsed * 1000),
+                "agent": (_header(scope, b"user-agent") or b"").decode("latin-1"),
+                "rid": scope.get("loop.rid", ""),
+            },
+        )
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
