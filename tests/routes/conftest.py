@@ -1,0 +1,47 @@
+"""Every HTTP test runs on both backends (the Starlette way: one parametrized fixture)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from loop.app import Services
+from loop.clock import FakeClock
+from tests.support.app import running_app, test_settings
+from tests.support.client import LoopClient
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "redis":
+        url: str = request.getfixturevalue("redis_url")
+        return url
+    return f"sqlite:///{tmp_path / 'loop.db'}"
+
+
+@pytest.fixture(params=["", "/v0"], ids=["root", "v0"])
+def prefix(request: pytest.FixtureRequest) -> str:
+    """Tests that take ``prefix`` run at ``/`` and under ``/v0``."""
+    param: str = request.param
+    return param
+
+
+class Harness:
+    def __init__(self, services: Services, clock: FakeClock, client: LoopClient) -> None:
+        self.services = services
+        self.clock = clock
+        self.client = client
+
+
+@pytest.fixture
+async def harness(storage_url: str) -> AsyncIterator[Harness]:
+    """App + services + a Hawk client at ``/`` (use ``client.prefix`` to change it)."""
+    async with running_app(test_settings(storage_url)) as (app, services, clock):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://localhost:5000"
+        ) as http:
+            yield Harness(services, clock, LoopClient(http, clock))
