@@ -22,7 +22,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount
 
-from loop import errors, media, push, storage
+from loop import errors
+from loop.media import MediaError, MediaProvider
+from loop.media import from_settings as media_from_settings
+from loop.push import PushNotifier
+from loop.storage import BackendError, Storage
+from loop.storage import from_url as storage_from_url
 from loop.clock import Clock, SystemClock
 from loop.config import GENERATED_SECRETS, Settings
 from loop.web.middleware import ERRNO_KEY, LoopMiddleware
@@ -38,9 +43,9 @@ class Services:
 
     settings: Settings
     clock: Clock
-    storage: storage.Storage
-    media: media.MediaProvider
-    push: push.PushNotifier
+    storage: Storage
+    media: MediaProvider
+    push: PushNotifier
     http: httpx.AsyncClient
     """Shared client for outgoing HTTP (verifiers, OAuth, push): one connection pool."""
     background: set[asyncio.Task[None]] = dataclasses.field(default_factory=set)
@@ -51,12 +56,12 @@ class Services:
         settings: Settings,
         *,
         clock: Clock | None = None,
-        storage_backend: storage.Storage | None = None,
-        media_provider: media.MediaProvider | None = None,
+        storage_backend: Storage | None = None,
+        media_provider: MediaProvider | None = None,
     ) -> Services:
         """Open the backends, then fill in secrets that were not configured (generated
         once and kept by the storage, so every process and restart agrees on them)."""
-        backend = storage_backend or await storage.from_url(settings.storage_url)
+        backend = storage_backend or await storage_from_url(settings.storage_url)
         candidates = {name: secrets.token_hex(size) for name, size in GENERATED_SECRETS.items()}
         settings = settings.with_secrets(await backend.ensure_secrets(candidates))
         clock = clock or SystemClock()
@@ -65,8 +70,8 @@ class Services:
             settings=settings,
             clock=clock,
             storage=backend,
-            media=media_provider or media.from_settings(settings),
-            push=push.PushNotifier.from_settings(settings, http=http),
+            media=media_provider or media_from_settings(settings),
+            push=PushNotifier.from_settings(settings, http=http),
             http=http,
         )
 
@@ -77,6 +82,11 @@ class Services:
         task.add_done_callback(self.background.discard)
 
     async def close(self) -> None:
+        stats = self.storage.stats
+        logger.info(
+            "storage.stats",
+            extra={"round_trips": stats.round_trips, "commands": stats.commands},
+        )
         for task in list(self.background):
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
@@ -102,8 +112,8 @@ def create_app(
     settings: Settings,
     *,
     clock: Clock | None = None,
-    storage_backend: storage.Storage | None = None,
-    media_provider: media.MediaProvider | None = None,
+    storage_backend: Storage | None = None,
+    media_provider: MediaProvider | None = None,
     background_jobs: bool = True,
 ) -> Starlette:
     """Build the ASGI app. Backends are opened in the lifespan, or by :func:`open_app`."""
@@ -128,7 +138,7 @@ def create_app(
         routes=[*routes, Mount(API_PREFIX, routes=routes)],
         middleware=[
             Middleware(
-                LoopMiddleware,  # type: ignore[arg-type]
+                LoopMiddleware,
                 clock=clock,
                 allowed_origins=settings.allowed_origins,
                 retry_after=settings.retry_after,
@@ -146,8 +156,8 @@ async def open_app(
     app: Starlette,
     *,
     clock: Clock | None = None,
-    storage_backend: storage.Storage | None = None,
-    media_provider: media.MediaProvider | None = None,
+    storage_backend: Storage | None = None,
+    media_provider: MediaProvider | None = None,
     background_jobs: bool = True,
 ) -> Services:
     """Open the app's services (what the lifespan does; tests without lifespan call it)."""
@@ -180,7 +190,8 @@ def _exception_handlers(settings: Settings) -> dict[Any, Handler]:
     async def http_error(request: Request, exc: Any) -> Response:
         if exc.status_code in (404, 405):
             return await unknown_route(request)
-        return await loop_error(request, errors.LoopError(exc.status_code, errors.Errno.UNDEFINED, str(exc.detail)))
+        error = errors.LoopError(exc.status_code, errors.Errno.UNDEFINED, str(exc.detail))
+        return await loop_error(request, error)
 
     async def unknown_route(request: Request) -> Response:
         """Unknown paths (and known paths with another method) outside ``/v0`` are
@@ -193,7 +204,7 @@ def _exception_handlers(settings: Settings) -> dict[Any, Handler]:
 
     return {
         errors.LoopError: loop_error,
-        storage.BackendError: backend_error,
-        media.MediaError: backend_error,
+        BackendError: backend_error,
+        MediaError: backend_error,
         HTTPException: http_error,
     }
