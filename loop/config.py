@@ -237,8 +237,7 @@ def validate(settings: Settings) -> None:
         ),
         (
             settings.media.provider != "tokbox" or "default" in settings.tokbox.credentials,
-            "tokbox.credentials: must contain a 'default' channel when media.provider is "
-            "'tokbox'",
+            "tokbox.credentials: must contain a 'default' channel when media.provider is 'tokbox'",
         ),
         (settings.rooms.max_size >= 2, "rooms.max_size: must be at least 2"),
         (settings.rooms.participant_ttl > 0, "rooms.participant_ttl: must be positive"),

@@ -93,9 +93,7 @@ def bad_json() -> LoopError:
 
 
 def too_large(limit: int) -> LoopError:
-    return LoopError(
-        413, Errno.REQUEST_TOO_LARGE, f"Request body is larger than {limit} bytes."
-    )
+    return LoopError(413, Errno.REQUEST_TOO_LARGE, f"Request body is larger than {limit} bytes.")
 
 
 def not_found() -> LoopError:
