@@ -118,3 +118,8 @@ def test_cli_check_accepts_a_valid_file(
     path.write_text("[rooms]\nparticipant_ttl = 60\n")
     assert main(["--config", str(path), "--check"]) == 0
     assert "valid" in capsys.readouterr().out
+
+
+def test_the_sample_config_loads_and_matches_the_defaults() -> None:
+    sample = Path(__file__).resolve().parent.parent / "loop.sample.toml"
+    assert load_settings(sample, environ={}) == load_settings(environ={})
