@@ -50,7 +50,7 @@ class MediaProvider(abc.ABC):
     async def ping(self) -> str | None:
         """``None`` when the provider is reachable, else a short reason for /__heartbeat__."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - optional hook, most providers hold nothing
         """Release connections (default: nothing to release)."""
 
 
