@@ -1,0 +1,64 @@
+"""Secrets, heartbeat, flush and the cost counters the bench reads."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+from loop.storage import Storage
+from loop.storage.testing.factories import T0, make_room, make_session
+
+
+class SecretsContract:
+    async def test_first_candidates_are_stored(self, storage: Storage) -> None:
+        assert await storage.ensure_secrets({"a": "1", "b": "2"}) == {"a": "1", "b": "2"}
+
+    async def test_first_writer_wins(self, storage: Storage) -> None:
+        await storage.ensure_secrets({"a": "1"})
+        assert await storage.ensure_secrets({"a": "other", "b": "2"}) == {"a": "1", "b": "2"}
+        assert await storage.ensure_secrets({"b": "again"}) == {"b": "2"}
+
+    async def test_only_the_names_asked_are_returned(self, storage: Storage) -> None:
+        await storage.ensure_secrets({"a": "1", "b": "2"})
+        assert await storage.ensure_secrets({"b": "x"}) == {"b": "2"}
+        assert await storage.ensure_secrets({}) == {}
+
+    async def test_processes_starting_together_agree(self, storage: Storage) -> None:
+        results = await asyncio.gather(
+            *(storage.ensure_secrets({"a": f"candidate-{n}", "b": f"b-{n}"}) for n in range(5))
+        )
+        assert all(result == results[0] for result in results)
+        assert await storage.ensure_secrets({"a": "late", "b": "late"}) == results[0]
+
+
+class LifecycleContract:
+    async def test_ping_succeeds(self, storage: Storage) -> None:
+        assert await storage.ping(now=T0) is True
+        assert await storage.ping(now=T0 + 1) is True
+
+    async def test_flush_removes_everything(self, storage: Storage) -> None:
+        session = make_session(user_mac="mac-1")
+        await storage.create_session(session, now=T0, ttl=100)
+        await storage.register_push(session, {"rooms": "r1"}, now=T0, ttl=100)
+        await storage.create_room(make_room(owner="mac-1"), now=T0)
+        await storage.ensure_secrets({"a": "1"})
+        await storage.flush()
+        assert (
+            await storage.authenticate(
+                session.hawk_id_hmac, nonce="n", now=T0, ttl=100, nonce_ttl=60
+            )
+            is None
+        )
+        assert await storage.push_targets("mac-1", "rooms", now=T0) == []
+        assert await storage.get_room("room-1", now=T0) is None
+        assert await storage.ensure_secrets({"a": "2"}) == {"a": "2"}
+
+    async def test_stats_count_every_call(self, storage: Storage) -> None:
+        before = dataclasses.replace(storage.stats)
+        await storage.create_room(make_room(), now=T0)
+        middle = dataclasses.replace(storage.stats)
+        await storage.get_room("room-1", now=T0)
+        after = storage.stats
+        assert before.round_trips < middle.round_trips < after.round_trips
+        assert before.commands < middle.commands < after.commands
+        assert after.commands - before.commands >= after.round_trips - before.round_trips

@@ -1,0 +1,153 @@
+"""The SQLite backend against the shared contract, on a file and in memory, plus what only
+a file database can show (persistence, WAL)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from loop.storage import BackendError, Storage, StorageError
+from loop.storage import from_url as storage_from_url
+from loop.storage.sqlite import SQLiteStorage, database_path, from_url
+from loop.storage.testing import StorageContract
+from loop.storage.testing.factories import T0, join, make_participant, make_room, make_session
+
+
+@pytest.fixture
+async def broken_storage(tmp_path: Path) -> AsyncIterator[Storage]:
+    """A storage whose connection is gone: every statement raises ``sqlite3.Error``."""
+    storage = await from_url(f"sqlite:///{tmp_path}/broken.db")
+    await storage.close()
+    yield storage
+
+
+class TestSQLiteStorage(StorageContract):
+    @pytest.fixture
+    async def storage(self, tmp_path: Path) -> AsyncIterator[Storage]:
+        storage = await from_url(f"sqlite:///{tmp_path}/loop.db")
+        yield storage
+        await storage.close()
+
+    async def test_data_survives_a_restart(self, tmp_path: Path) -> None:
+        url = f"sqlite:///{tmp_path}/nested/dir/loop.db"
+        first = await from_url(url)
+        await first.create_room(make_room(), now=T0)
+        await first.create_session(make_session(), now=T0, ttl=100)
+        await first.ensure_secrets({"a": "1"})
+        await first.close()
+        second = await from_url(url)
+        try:
+            state = await second.get_room("room-1", now=T0)
+            assert state is not None and state.room == make_room()
+            found = await second.authenticate(
+                "hawk-device-1", nonce="n", now=T0, ttl=100, nonce_ttl=60
+            )
+            assert found == make_session()
+            assert await second.ensure_secrets({"a": "2"}) == {"a": "1"}
+        finally:
+            await second.close()
+
+    async def test_file_database_uses_wal(self, tmp_path: Path) -> None:
+        storage = await from_url(f"sqlite:///{tmp_path}/loop.db")
+        await storage.close()
+        with sqlite3.connect(tmp_path / "loop.db") as db:
+            assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+            assert db.execute("PRAGMA user_version").fetchone() == (1,)
+
+    async def test_newer_schema_is_refused(self, tmp_path: Path) -> None:
+        storage = await from_url(f"sqlite:///{tmp_path}/loop.db")
+        await storage.close()
+        with sqlite3.connect(tmp_path / "loop.db") as db:
+            db.execute("PRAGMA user_version = 99")
+        with pytest.raises(BackendError, match="newer"):
+            await from_url(f"sqlite:///{tmp_path}/loop.db")
+
+    async def test_unopenable_file_is_a_backend_error(self, tmp_path: Path) -> None:
+        (tmp_path / "not-a-db").write_bytes(b"garbage" * 1000)
+        with pytest.raises(BackendError):
+            await from_url(f"sqlite:///{tmp_path}/not-a-db")
+
+    async def test_expired_rows_are_purged(self, storage: Storage) -> None:
+        assert isinstance(storage, SQLiteStorage)
+        await storage.create_room(make_room(expires_at=T0 + 10), now=T0)
+        await storage.create_session(make_session(), now=T0, ttl=10)
+        await storage.ping(now=T0 + 3600)
+        await storage.create_session(make_session("other"), now=T0 + 3600, ttl=10)
+        db = storage._db
+        assert db.execute("SELECT count(*) FROM rooms").fetchone() == (0,)
+        assert db.execute("SELECT hawk_id_hmac FROM sessions").fetchall() == [("hawk-other",)]
+
+    async def test_one_round_trip_per_call(self, storage: Storage) -> None:
+        await storage.create_room(make_room(), now=T0)
+        before = storage.stats.round_trips
+        await storage.get_room("room-1", now=T0)
+        await storage.list_rooms("owner-1", since=T0, now=T0)
+        assert storage.stats.round_trips == before + 2
+
+    async def test_live_token_cannot_be_created_twice(self, storage: Storage) -> None:
+        await storage.create_room(make_room(), now=T0)
+        with pytest.raises(StorageError, match="already in use"):
+            await storage.create_room(make_room(owner="owner-2"), now=T0 + 1)
+        state = await storage.get_room("room-1", now=T0 + 1)
+        assert state is not None and state.room == make_room()
+
+    async def test_unknown_room_fields_are_refused(self, storage: Storage) -> None:
+        await storage.create_room(make_room(), now=T0)
+        with pytest.raises(ValueError, match="token"):
+            await storage.update_room(
+                "room-1", owner="owner-1", changes={"token": "other"}, now=T0
+            )
+
+    async def test_processes_sharing_a_file_agree(self, tmp_path: Path) -> None:
+        url = f"sqlite:///{tmp_path}/shared.db"
+        first, second = await from_url(url), await from_url(url)
+        try:
+            assert await first.ensure_secrets({"a": "1"}) == {"a": "1"}
+            assert await second.ensure_secrets({"a": "2"}) == {"a": "1"}
+            await first.create_room(make_room(), now=T0)
+            await join(second, "room-1", make_participant(ttl=10))
+            reaped = [
+                await store.reap_participants(now=T0 + 10, room_expires_at=T0 + 99)
+                for store in (second, first, second)
+            ]
+            assert [len(changes) for changes in reaped] == [1, 0, 0]
+        finally:
+            await first.close()
+            await second.close()
+
+    async def test_storage_from_url_picks_sqlite(self, tmp_path: Path) -> None:
+        storage = await storage_from_url(f"sqlite:///{tmp_path}/loop.db")
+        assert isinstance(storage, SQLiteStorage)
+        await storage.close()
+
+
+class TestMemorySQLiteStorage(StorageContract):
+    @pytest.fixture
+    async def storage(self) -> AsyncIterator[Storage]:
+        storage = await from_url("sqlite://:memory:")
+        yield storage
+        await storage.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("sqlite://:memory:", ":memory:"),
+        ("sqlite:///:memory:", ":memory:"),
+        ("sqlite:///loop.db", "loop.db"),
+        ("sqlite:///var/lib/loop.db", "var/lib/loop.db"),
+        ("sqlite:////var/lib/loop.db", "/var/lib/loop.db"),
+        ("SQLITE:////abs.db", "/abs.db"),
+    ],
+)
+def test_database_path(url: str, path: str) -> None:
+    assert database_path(url) == path
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite://host/x.db", "redis://x"])
+def test_bad_urls_are_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="storage.url"):
+        database_path(url)
