@@ -24,6 +24,8 @@ from starlette.routing import BaseRoute, Mount
 
 from loop import errors
 from loop.media import MediaError, MediaProvider
+from loop.metrics import Metrics, StatsdMetrics
+from loop.metrics import from_settings as metrics_from_settings
 from loop.media import from_settings as media_from_settings
 from loop.push import PushNotifier
 from loop.storage import BackendError, Storage
@@ -48,6 +50,7 @@ class Services:
     push: PushNotifier
     http: httpx.AsyncClient
     """Shared client for outgoing HTTP (verifiers, OAuth, push): one connection pool."""
+    metrics: Metrics
     background: set[asyncio.Task[None]] = dataclasses.field(default_factory=set)
 
     @classmethod
@@ -66,13 +69,15 @@ class Services:
         settings = settings.with_secrets(await backend.ensure_secrets(candidates))
         clock = clock or SystemClock()
         http = httpx.AsyncClient(timeout=settings.push.timeout, follow_redirects=False)
+        metrics = metrics_from_settings(settings.metrics)
         return cls(
             settings=settings,
             clock=clock,
             storage=backend,
             media=media_provider or media_from_settings(settings),
-            push=PushNotifier.from_settings(settings, http=http),
+            push=PushNotifier.from_settings(settings, http=http, metrics=metrics),
             http=http,
+            metrics=metrics,
         )
 
     def spawn(self, coroutine: Awaitable[None]) -> None:
@@ -94,6 +99,8 @@ class Services:
         await self.media.close()
         await self.http.aclose()
         await self.storage.close()
+        if isinstance(self.metrics, StatsdMetrics):
+            self.metrics.close()
 
 
 def services(request: Request) -> Services:

@@ -129,6 +129,19 @@ class I18nSettings:
 class PushSettings:
     timeout: float = 2.0
     """Seconds a single push request may take before it is abandoned."""
+    max_concurrency: int = 64
+    """Push requests in flight at once (per process); further deliveries wait their turn."""
+    max_pending: int = 10_000
+    """Deliveries queued or in flight beyond which new ones are dropped (and counted), so a
+    dead push service cannot make the queue grow without bound."""
+    close_grace: float = 1.0
+    """Seconds shutdown waits for deliveries in flight before cancelling them."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    statsd_url: str = ""
+    """``udp://host[:port]`` of a (Dog)StatsD collector; empty disables metrics."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -181,6 +194,7 @@ class Settings:
     i18n: I18nSettings = dataclasses.field(default_factory=I18nSettings)
     push: PushSettings = dataclasses.field(default_factory=PushSettings)
     logging: LoggingSettings = dataclasses.field(default_factory=LoggingSettings)
+    metrics: MetricsSettings = dataclasses.field(default_factory=MetricsSettings)
 
     @property
     def storage_url(self) -> str:
@@ -261,6 +275,18 @@ def validate(settings: Settings) -> None:
         (
             settings.logging.format in ("json", "text"),
             "logging.format: must be 'json' or 'text'",
+        ),
+        (
+            settings.logging.level.upper() in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+            "logging.level: must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+        ),
+        (settings.push.timeout > 0, "push.timeout: must be positive"),
+        (settings.push.max_concurrency > 0, "push.max_concurrency: must be positive"),
+        (settings.push.max_pending > 0, "push.max_pending: must be positive"),
+        (settings.push.close_grace >= 0, "push.close_grace: must not be negative"),
+        (
+            not settings.metrics.statsd_url or settings.metrics.statsd_url.startswith("udp://"),
+            "metrics.statsd_url: must be udp://host[:port] or empty",
         ),
     ]
     for name, creds in settings.tokbox.credentials.items():

@@ -1,0 +1,187 @@
+"""MozLog output (D19): the envelope, ``extra`` fields in ``Fields``, configuration."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import socket
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from loop.clock import SystemClock
+from loop.config import ConfigError, LoggingSettings, load_settings
+from loop.logging import MozLogFormatter, TextFormatter, configure_logging, syslog_severity
+from loop.web.middleware import LoopMiddleware
+
+
+def make_record(
+    msg: str = "hello %s",
+    args: tuple[Any, ...] = ("world",),
+    level: int = logging.INFO,
+    name: str = "loop.test",
+    exc_info: Any = None,
+    **extra: Any,
+) -> logging.LogRecord:
+    record = logging.getLogger(name).makeRecord(
+        name, level, __file__, 1, msg, args, exc_info, extra=extra
+    )
+    return record
+
+
+def mozlog(record: logging.LogRecord) -> dict[str, Any]:
+    line = MozLogFormatter().format(record)
+    assert "\n" not in line
+    entry: dict[str, Any] = json.loads(line)
+    return entry
+
+
+@pytest.fixture
+def root_logging() -> Iterator[None]:
+    """Restore the root logger's handlers and level after a test configures it."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_the_envelope_has_every_mozlog_field() -> None:
+    record = make_record()
+    entry = mozlog(record)
+    assert entry == {
+        "Timestamp": int(record.created * 1_000_000_000),
+        "Type": "loop.test",
+        "Logger": "Loop",
+        "Hostname": socket.gethostname(),
+        "EnvVersion": "2.0",
+        "Severity": 6,
+        "Pid": os.getpid(),
+        "Fields": {"msg": "hello world"},
+    }
+    assert len(str(entry["Timestamp"])) == 19  # nanoseconds since the epoch
+
+
+@pytest.mark.parametrize(
+    ("level", "severity"),
+    [
+        (logging.DEBUG, 7),
+        (logging.INFO, 6),
+        (logging.WARNING, 4),
+        (logging.ERROR, 3),
+        (logging.CRITICAL, 2),
+        (25, 6),
+        (5, 7),
+    ],
+)
+def test_severity_uses_syslog_numbers(level: int, severity: int) -> None:
+    assert syslog_severity(level) == severity
+    assert mozlog(make_record(level=level))["Severity"] == severity
+
+
+def test_extra_fields_land_in_fields_next_to_msg() -> None:
+    record = make_record("request.summary", (), method="GET", code=200, t=3, rid="r1")
+    assert mozlog(record)["Fields"] == {
+        "method": "GET",
+        "code": 200,
+        "t": 3,
+        "rid": "r1",
+        "msg": "request.summary",
+    }
+
+
+def test_values_json_cannot_encode_are_written_as_their_repr() -> None:
+    fields = mozlog(make_record(raw=b"\x00", obj=object))["Fields"]
+    assert fields["raw"] == "b'\\x00'"
+    assert fields["obj"] == "<class 'object'>"
+
+
+def test_exceptions_add_error_and_traceback() -> None:
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        record = make_record("failed", (), level=logging.ERROR, exc_info=sys.exc_info())
+    fields = mozlog(record)["Fields"]
+    assert fields["error"] == "ValueError('boom')"
+    assert "Traceback" in fields["traceback"] and "boom" in fields["traceback"]
+
+
+def test_text_format_appends_extra_fields() -> None:
+    line = TextFormatter().format(make_record("request.summary", (), code=200, path="/"))
+    assert line.endswith("INFO loop.test request.summary code=200 path='/'")
+
+
+def test_configure_logging_writes_json_lines_at_the_configured_level(
+    root_logging: None,
+) -> None:
+    stream = io.StringIO()
+    configure_logging(LoggingSettings(level="warning", format="json"), stream=stream)
+    logger = logging.getLogger("loop.configured")
+    logger.info("hidden")
+    logger.warning("shown", extra={"n": 1})
+    (line,) = stream.getvalue().splitlines()
+    entry = json.loads(line)
+    assert (entry["Type"], entry["Severity"], entry["Fields"]) == (
+        "loop.configured",
+        4,
+        {"n": 1, "msg": "shown"},
+    )
+
+
+def test_configure_logging_twice_replaces_its_own_handler_only(root_logging: None) -> None:
+    root = logging.getLogger()
+    others = list(root.handlers)
+    first, second = io.StringIO(), io.StringIO()
+    configure_logging(LoggingSettings(format="text"), stream=first)
+    configure_logging(LoggingSettings(format="json"), stream=second)
+    assert len(root.handlers) == len(others) + 1
+    logging.getLogger("loop.twice").warning("once")
+    assert first.getvalue() == ""
+    assert json.loads(second.getvalue())["Fields"]["msg"] == "once"
+
+
+@pytest.mark.parametrize(
+    "settings", [LoggingSettings(level="LOUD"), LoggingSettings(format="xml")]
+)
+def test_configure_logging_rejects_bad_settings(settings: LoggingSettings) -> None:
+    with pytest.raises(ConfigError):
+        configure_logging(settings, stream=io.StringIO())
+
+
+async def test_request_summary_fields_reach_the_mozlog_line(root_logging: None) -> None:
+    async def hello(request: Request) -> Response:
+        return PlainTextResponse("hi")
+
+    app = Starlette(
+        routes=[Route("/hello", hello)],
+        middleware=[
+            Middleware(LoopMiddleware, clock=SystemClock(), allowed_origins=[], retry_after=30)
+        ],
+    )
+    stream = io.StringIO()
+    configure_logging(LoggingSettings(level="INFO", format="json"), stream=stream)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        await client.get("/hello", headers={"User-Agent": "tester/1"})
+    entries = [json.loads(line) for line in stream.getvalue().splitlines()]
+    (summary,) = [e for e in entries if e["Fields"]["msg"] == "request.summary"]
+    assert summary["Type"] == "loop.request"
+    fields = summary["Fields"]
+    assert fields.keys() == {"method", "path", "code", "errno", "t", "agent", "rid", "msg"}
+    assert (fields["method"], fields["path"], fields["code"]) == ("GET", "/hello", 200)
+    assert fields["agent"] == "tester/1"
+
+
+def test_an_unknown_level_is_refused_at_start_up() -> None:
+    with pytest.raises(ConfigError, match="logging.level"):
+        load_settings(environ={"LOOP_LOGGING__LEVEL": "LOUD"})
