@@ -1,0 +1,218 @@
+"""The Redis backend against the storage contract, plus what only Redis has: Lua scripts,
+the one-round-trip budget, concurrent reapers on separate connections, native TTLs."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+import redis.asyncio
+
+from loop.storage import BackendError, NonceReplayed, RoomChange, Storage, StorageError
+from loop.storage.redis import RedisStorage, from_url
+from loop.storage.redis.scripts import MARGIN_MS
+from loop.storage.testing import StorageContract
+from loop.storage.testing.factories import (
+    T0,
+    join,
+    make_participant,
+    make_room,
+    make_session,
+    open_session,
+)
+from loop.storage.testing.faults import CALLS
+from tests.support.redis_server import free_port
+
+EXTENDED = T0 + 8 * 7 * 24 * 3600
+
+
+@pytest.fixture
+async def raw(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
+    """A plain client on the test database, flushed before each test."""
+    client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def storage(redis_url: str, raw: redis.asyncio.Redis) -> AsyncIterator[RedisStorage]:
+    store = await from_url(redis_url)
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def broken_storage() -> AsyncIterator[RedisStorage]:
+    """Nothing listens on that port: every connection is refused at once."""
+    store = await from_url(f"redis://127.0.0.1:{free_port()}/0?socket_connect_timeout=0.5")
+    yield store
+    await store.close()
+
+
+class TestRedisStorage(StorageContract):
+    """The shared contract; Redis-only checks follow in the classes below."""
+
+
+async def test_unix_socket_urls_are_accepted(redis_url: str) -> None:
+    store = await from_url("unix:///nonexistent/redis.sock")
+    assert isinstance(store, RedisStorage)
+    assert await store.ping(now=T0) is False
+    await store.close()
+
+
+class TestScripts:
+    async def test_scripts_survive_a_script_flush(
+        self, storage: RedisStorage, raw: redis.asyncio.Redis
+    ) -> None:
+        await storage.create_room(make_room(), now=T0)
+        await raw.script_flush()
+        before = dataclasses.replace(storage.stats)
+        state = await storage.get_room("room-1", now=T0)
+        assert state is not None
+        assert storage.stats.round_trips - before.round_trips == 2
+        before = dataclasses.replace(storage.stats)
+        assert await storage.get_room("room-1", now=T0) == state
+        assert storage.stats.round_trips - before.round_trips == 1
+
+    async def test_domain_outcomes_are_not_backend_errors(self, storage: RedisStorage) -> None:
+        session = await open_session(storage, make_session())
+        await storage.authenticate(session.hawk_id_hmac, nonce="n", now=T0, ttl=100, nonce_ttl=60)
+        with pytest.raises(NonceReplayed):
+            await storage.authenticate(
+                session.hawk_id_hmac, nonce="n", now=T0, ttl=100, nonce_ttl=60
+            )
+
+
+class TestOneRoundTrip:
+    @pytest.mark.parametrize("method", sorted(CALLS))
+    async def test_every_method_costs_one_command(
+        self, storage: RedisStorage, method: str
+    ) -> None:
+        await _populate(storage)
+        await _ignore_outcomes(CALLS[method], storage)  # may EVAL a flushed script
+        await _populate(storage)
+        before = dataclasses.replace(storage.stats)
+        await _ignore_outcomes(CALLS[method], storage)
+        spent = (
+            storage.stats.round_trips - before.round_trips,
+            storage.stats.commands - before.commands,
+        )
+        assert spent == (1, 1)
+
+    async def test_ping_costs_one_command(self, storage: RedisStorage) -> None:
+        before = dataclasses.replace(storage.stats)
+        assert await storage.ping(now=T0)
+        assert storage.stats.round_trips - before.round_trips == 1
+        assert storage.stats.commands - before.commands == 1
+
+
+async def _populate(storage: Storage) -> None:
+    session = make_session(user_mac="mac-1")
+    await open_session(storage, session, targets={"rooms": "r"})
+    await storage.create_room(make_room(), now=T0)
+    await join(storage, "room-1", make_participant())
+
+
+async def _ignore_outcomes(call: Callable[[Storage], Awaitable[Any]], storage: Storage) -> None:
+    """Domain outcomes (a conflict, a replay...) still cost their round trip."""
+    try:
+        await call(storage)
+    except BackendError:
+        raise
+    except StorageError:
+        pass
+
+
+class TestConcurrentReapers:
+    async def test_separate_processes_report_each_participant_once(
+        self, storage: RedisStorage, redis_url: str
+    ) -> None:
+        for index in range(30):
+            token = f"room-{index}"
+            await storage.create_room(make_room(token, owner=f"owner-{index}"), now=T0)
+            for pid in ("p1", "p2", "p3"):
+                await join(storage, token, make_participant(pid, ttl=10 + index % 3))
+        reapers = [await from_url(redis_url) for _ in range(6)]
+        try:
+            results = await asyncio.gather(
+                *(
+                    reaper.reap_participants(now=T0 + 20, room_expires_at=EXTENDED, limit=7)
+                    for _ in range(5)
+                    for reaper in reapers
+                )
+            )
+        finally:
+            for reaper in reapers:
+                await reaper.close()
+        changes = [change for result in results for change in result]
+        assert all(isinstance(change, RoomChange) for change in changes)
+        assert await storage.reap_participants(now=T0 + 20, room_expires_at=EXTENDED) == []
+        for index in range(30):
+            state = await storage.get_room(f"room-{index}", now=T0 + 20)
+            assert state is not None and state.participants == ()
+            assert state.room.update_time == T0 + 20
+
+
+class TestNativeTTLs:
+    async def test_every_key_expires(
+        self, storage: RedisStorage, raw: redis.asyncio.Redis
+    ) -> None:
+        session = make_session(user_mac="mac-1")
+        await open_session(storage, session, targets={"rooms": "r", "calls": "c"})
+        await storage.authenticate(session.hawk_id_hmac, nonce="n", now=T0, ttl=100, nonce_ttl=60)
+        await storage.create_room(make_room(owner="mac-1"), now=T0)
+        await storage.create_room(make_room("room-2", owner="mac-1"), now=T0)
+        await join(storage, "room-1", make_participant())
+        await storage.delete_room("room-2", owner="mac-1", now=T0, deleted_ttl=60)
+        await storage.ping(now=T0)
+        keys = await raw.keys("*")
+        assert len(keys) > 5
+        permanent = {"px", "secrets"}
+        for key in keys:
+            if key not in permanent:
+                assert await raw.pttl(key) > 0, key
+
+    async def test_ttls_follow_the_callers_clock(
+        self, storage: RedisStorage, raw: redis.asyncio.Redis
+    ) -> None:
+        """A ``now`` far in the past still gives sensible lifetimes (relative, not absolute)."""
+        await storage.create_room(make_room(expires_at=T0 + 100), now=T0)
+        ttl = await raw.pttl("r:{room-1}")
+        assert 100_000 < ttl <= 100_000 + MARGIN_MS
+        await storage.create_session(make_session(), now=1.0, ttl=30)
+        ttl = await raw.pttl("s:{hawk-device-1}")
+        assert 30_000 < ttl <= 30_000 + MARGIN_MS
+
+    async def test_reap_index_entries_leave_with_the_room(
+        self, storage: RedisStorage, raw: redis.asyncio.Redis
+    ) -> None:
+        await storage.create_room(make_room(), now=T0)
+        await join(storage, "room-1", make_participant())
+        assert await raw.zcard("px") == 1
+        await storage.delete_room("room-1", owner="owner-1", now=T0, deleted_ttl=60)
+        assert await raw.zcard("px") == 0
+
+
+class TestPushRecordsPerUser:
+    """As the original's ``spurls.<user>.<device>`` (and the SQLite backend): a device
+    keeps one record per user it registered as, so signing in does not orphan the
+    notifications of the rooms it created as a guest."""
+
+    async def test_signing_in_keeps_the_guest_record(self, storage: RedisStorage) -> None:
+        guest = await open_session(storage, make_session(), targets={"rooms": "r-guest"})
+        await storage.bind_identity(
+            guest.hawk_id_hmac, user_mac="mac-1", encrypted_identity="e", now=T0, ttl=100
+        )
+        signed_in = dataclasses.replace(guest, user_mac="mac-1", encrypted_identity="e")
+        await storage.register_push(signed_in, {"rooms": "r-user"}, now=T0, ttl=100)
+        assert await storage.push_targets(guest.user, "rooms", now=T0) == ["r-guest"]
+        assert await storage.push_targets("mac-1", "rooms", now=T0) == ["r-user"]
+        await storage.unregister_push(signed_in)
+        assert await storage.push_targets("mac-1", "rooms", now=T0) == []
+        assert await storage.push_targets(guest.user, "rooms", now=T0) == ["r-guest"]
+        await storage.delete_session(guest.hawk_id_hmac)
+        assert await storage.push_targets(guest.user, "rooms", now=T0) == []
