@@ -1,0 +1,248 @@
+"""The one Hawk implementation (loop-api.md §3.3, decisions D4, D15, §6).
+
+Built from ``mohawk``'s primitives (header parser, normalised string, MACs) rather than its
+``Receiver``, for two reasons: the session lookup is asynchronous and must also record the
+nonce in the same storage round trip, and ``Receiver`` cannot verify a MAC that covers a
+payload ``hash`` while skipping the body check, which ``hawk.check_payload_hash = false``
+needs (some Firefox builds hash other bytes than they send, client-usage.md §5 item 6).
+
+Order of checks, as the original Hawk library: header syntax (400) → credentials (401
+``Unknown credentials``; a replayed nonce is caught by the same lookup) → MAC (``Bad mac``)
+→ payload hash (``Bad payload hash``) → timestamp (``Stale timestamp``, with a ``tsm`` the
+client can verify to correct its clock).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from mohawk.base import Resource
+from mohawk.exc import HawkFail
+from mohawk.util import (
+    calculate_mac,
+    calculate_payload_hash,
+    calculate_ts_mac,
+    parse_authorization_header,
+)
+from starlette.requests import Request
+
+from loop import errors
+from loop.crypto import constant_time_equals, hmac_hex
+from loop.storage import NonceReplayed, Session
+from loop.web.middleware import SERVER_AUTHORIZATION_KEY
+from loop.web.requests import read_body
+
+if TYPE_CHECKING:
+    from loop.app import Services
+    from loop.config import Settings
+
+SCHEME = "hawk"
+ALGORITHM = "sha256"
+REQUIRED_ATTRIBUTES = ("id", "ts", "nonce", "mac")
+
+BAD_HEADER_FORMAT = "Bad header format"
+UNKNOWN_CREDENTIALS = "Unknown credentials"
+BAD_MAC = "Bad mac"
+BAD_PAYLOAD_HASH = "Bad payload hash"
+INVALID_NONCE = "Invalid nonce"
+STALE_TIMESTAMP = "Stale timestamp"
+INVALID_HOST = "Invalid Host header"
+
+_HOST = re.compile(
+    r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::(?P<port>[0-9]{1,5}))?"
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Verified:
+    session: Session
+    hawk_id: str
+
+
+def split_scheme(authorization: str) -> tuple[str, str]:
+    """``("hawk", 'id="…", …')``: the scheme lower-cased and the rest, stripped."""
+    parts = authorization.split(None, 1)
+    if not parts:
+        return "", ""
+    return parts[0].lower(), parts[1].strip() if len(parts) > 1 else ""
+
+
+def hawk_id_hmac(settings: Settings, hawk_id: str) -> str:
+    """How sessions are filed: the Hawk id itself is never stored (§3.1)."""
+    return hmac_hex(settings.hawk_id_secret, hawk_id, settings.user_mac_algorithm)
+
+
+def missing_credentials() -> errors.LoopError:
+    """No ``Authorization`` header, or another scheme where only Hawk is accepted."""
+    return errors.unauthorized("Hawk")
+
+
+async def verify(request: Request, services: Services, attributes_text: str) -> Verified:
+    """Verify a Hawk header (its part after the scheme) for this request.
+
+    On success the response MAC is left in the scope for the middleware to send as
+    ``Server-Authorization``. Raises :class:`~loop.errors.LoopError` otherwise; a storage
+    failure propagates as ``BackendError`` (503).
+    """
+    sessions: list[Session] = []
+
+    async def lookup(attributes: dict[str, str]) -> str:
+        sessions.append(await _lookup(services, attributes))
+        return sessions[0].hawk_key
+
+    settings = services.settings
+    attributes = await verify_with(
+        request,
+        attributes_text,
+        lookup=lookup,
+        protocol=settings.protocol,
+        timestamp_skew=settings.hawk.timestamp_skew,
+        check_payload_hash=settings.hawk.check_payload_hash,
+        now=services.clock.now,
+    )
+    return Verified(sessions[0], attributes["id"])
+
+
+KeyLookup = Callable[[dict[str, str]], Awaitable[str]]
+"""Given the parsed header attributes, the Hawk key of ``attributes["id"]``; raises the
+:class:`~loop.errors.LoopError` to answer (e.g. 401 ``Unknown credentials``) otherwise."""
+
+
+async def verify_with(
+    request: Request,
+    attributes_text: str,
+    *,
+    lookup: KeyLookup,
+    protocol: str,
+    timestamp_skew: int,
+    check_payload_hash: bool,
+    now: Callable[[], float],
+) -> dict[str, str]:
+    """:func:`verify` for any credential store (the MSISDN gateway has its own): the same
+    checks in the same order; returns the verified header attributes."""
+    attributes = parse(attributes_text)
+    url = request_url_for(request, protocol)
+    key = await lookup(attributes)
+    credentials = {"id": attributes["id"], "key": key, "algorithm": ALGORITHM}
+    resource = _resource(url, request.method, credentials, attributes, ext=attributes.get("ext"))
+    mac = calculate_mac("header", resource, attributes.get("hash"))
+    if not constant_time_equals(mac, attributes["mac"]):
+        raise _failure(BAD_MAC)
+    if "hash" in attributes and check_payload_hash:
+        await _check_payload(request, attributes["hash"])
+    _check_timestamp(attributes["ts"], int(now()), timestamp_skew, credentials)
+    request.scope[SERVER_AUTHORIZATION_KEY] = _response_header(
+        url, request.method, credentials, attributes
+    )
+    return attributes
+
+
+def parse(attributes_text: str) -> dict[str, str]:
+    """The header's attributes; 400 errno 110 ``Bad header format`` unless well formed
+    with every required attribute and an integer timestamp (decisions §6)."""
+    try:
+        attributes: dict[str, str] = parse_authorization_header("Hawk " + attributes_text)
+    except (HawkFail, ValueError, UnicodeError):
+        raise bad_header_format() from None
+    if any(not attributes.get(name) for name in REQUIRED_ATTRIBUTES):
+        raise bad_header_format()
+    if not (attributes["ts"].isascii() and attributes["ts"].isdigit()):
+        raise bad_header_format()
+    return attributes
+
+
+def bad_header_format() -> errors.LoopError:
+    return errors.LoopError(400, errors.Errno.INVALID_AUTH_TOKEN, BAD_HEADER_FORMAT)
+
+
+def request_url(request: Request, settings: Settings) -> str:
+    """The URL the client signed: its ``Host`` (port 80 unless given, 443 behind TLS) and the
+    request target exactly as sent (path with ``/v0`` when used, and query string)."""
+    return request_url_for(request, settings.protocol)
+
+
+def request_url_for(request: Request, protocol: str) -> str:
+    """:func:`request_url` given the public ``protocol`` (``http`` or ``https``)."""
+    match = _HOST.fullmatch(request.headers.get("host", "").strip())
+    if match is None:
+        raise errors.LoopError(400, errors.Errno.INVALID_AUTH_TOKEN, INVALID_HOST)
+    port = match["port"] or "80"
+    if protocol == "https":
+        port = "443"
+    scope = request.scope
+    raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
+    target = raw_path.split(b"?", 1)[0].decode("latin-1")
+    query = scope.get("query_string", b"").decode("latin-1")
+    if query:
+        target += "?" + query
+    return f"http://{match['host']}:{port}{target}"
+
+
+async def _lookup(services: Services, attributes: dict[str, str]) -> Session:
+    """One storage round trip: find the session, record the nonce, touch the session."""
+    settings = services.settings
+    try:
+        session = await services.storage.authenticate(
+            hawk_id_hmac(settings, attributes["id"]),
+            nonce=attributes["nonce"],
+            now=services.clock.now(),
+            ttl=settings.hawk_session_duration,
+            nonce_ttl=2 * settings.hawk.timestamp_skew,
+        )
+    except NonceReplayed:
+        raise _failure(INVALID_NONCE) from None
+    if session is None:
+        raise _failure(UNKNOWN_CREDENTIALS)
+    return session
+
+
+async def _check_payload(request: Request, their_hash: str) -> None:
+    body = await read_body(request)
+    ours = calculate_payload_hash(body, ALGORITHM, request.headers.get("content-type"))
+    if not constant_time_equals(ours, their_hash):
+        raise _failure(BAD_PAYLOAD_HASH)
+
+
+def _check_timestamp(ts: str, now: int, skew: int, credentials: dict[str, str]) -> None:
+    if abs(int(ts) - now) <= skew:
+        return
+    tsm = calculate_ts_mac(now, credentials).decode("ascii")
+    raise errors.unauthorized(
+        f'Hawk ts="{now}", tsm="{tsm}", error="{STALE_TIMESTAMP}"', STALE_TIMESTAMP
+    )
+
+
+def _response_header(
+    url: str, method: str, credentials: dict[str, str], attributes: dict[str, str]
+) -> str:
+    """``Hawk mac="…"`` over the request's artifacts, without payload hash or ext (§3.3)."""
+    resource = _resource(url, method, credentials, attributes, ext=None)
+    mac = calculate_mac("response", resource, None).decode("ascii")
+    return f'Hawk mac="{mac}"'
+
+
+def _resource(
+    url: str,
+    method: str,
+    credentials: dict[str, str],
+    attributes: dict[str, str],
+    ext: str | None,
+) -> Resource:
+    return Resource(
+        url=url,
+        method=method,
+        credentials=dict(credentials),
+        nonce=attributes["nonce"],
+        timestamp=attributes["ts"],
+        ext=ext,
+        app=attributes.get("app"),
+        dlg=attributes.get("dlg"),
+        always_hash_content=False,
+    )
+
+
+def _failure(message: str) -> errors.LoopError:
+    return errors.unauthorized(f'Hawk error="{message}"', message)

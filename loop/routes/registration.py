@@ -1,0 +1,62 @@
+"""``/registration`` and ``/session``: sessions and push targets (loop-api.md §3.9, §4.6-4.8)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from loop import auth, errors, sessions
+from loop.app import services
+from loop.web.requests import check_accept, empty_json, json_body, no_content
+
+
+async def register(request: Request) -> Response:
+    """Create (no header) or authenticate a session, then merge the push targets sent."""
+    caller, token = await auth.hawk_or_create(request)
+    created = _token_headers(token)
+    try:
+        check_accept(request)
+        targets = sessions.push_targets(await json_body(request), request.query_params)
+    except errors.LoopError as exc:
+        exc.headers.update(created)  # the session exists: the client must learn its token
+        raise
+    if targets:
+        svc = services(request)
+        await svc.storage.register_push(
+            caller.session,
+            targets,
+            now=svc.clock.now(),
+            ttl=svc.settings.hawk_session_duration,
+        )
+    return empty_json(headers=created)
+
+
+async def unregister(request: Request) -> Response:
+    """Forget this device's push targets; body and query are ignored (§4.7)."""
+    caller = await auth.require_hawk(request)
+    await services(request).storage.unregister_push(caller.session)
+    return no_content()
+
+
+async def delete_session(request: Request) -> Response:
+    """Log out: forget this device's session and push targets (§3.9)."""
+    caller = await auth.require_registered(request)
+    await services(request).storage.delete_session(caller.session.hawk_id_hmac)
+    return no_content()
+
+
+def _token_headers(token: str | None) -> dict[str, str]:
+    if token is None:
+        return {}
+    return {
+        "Hawk-Session-Token": token,
+        "Access-Control-Expose-Headers": "Hawk-Session-Token",
+    }
+
+
+routes: list[BaseRoute] = [
+    Route("/registration", register, methods=["POST"]),
+    Route("/registration", unregister, methods=["DELETE"]),
+    Route("/session", delete_session, methods=["DELETE"]),
+]

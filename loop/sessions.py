@@ -1,0 +1,108 @@
+"""Hawk sessions and the push targets a device registers (loop-api.md §3.2, §4.6, D6, D17).
+
+Pure domain code: routes hand it the parsed request and the services; it answers with
+records or raises :class:`~loop.errors.LoopError` with the spec's texts.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from loop import errors
+from loop.crypto import hawk_credentials, random_hex
+from loop.hawk import hawk_id_hmac
+from loop.storage import TOPICS, PushTarget, Session, Topic
+
+if TYPE_CHECKING:
+    from loop.app import Services
+
+SESSION_TOKEN_BYTES = 32
+MAX_URL_LENGTH = 2048
+"""Longer push URLs are refused: no push service mints them, and we store them."""
+P256DH_BYTES = 65
+AUTH_SECRET_BYTES = 16
+
+
+async def create_session(services: Services) -> tuple[str, Session, str]:
+    """A new guest session: ``(session token, session, Hawk id)``.
+
+    The token is returned once to the client (``Hawk-Session-Token``); only the HMAC of
+    the Hawk id derived from it, and the Hawk key, are stored.
+    """
+    token = random_hex(SESSION_TOKEN_BYTES)
+    hawk_id, hawk_key = hawk_credentials(token)
+    session = Session(hawk_id_hmac=hawk_id_hmac(services.settings, hawk_id), hawk_key=hawk_key)
+    await services.storage.create_session(
+        session, now=services.clock.now(), ttl=services.settings.hawk_session_duration
+    )
+    return token, session, hawk_id
+
+
+def push_targets(body: Mapping[str, Any], query: Mapping[str, str]) -> dict[Topic, PushTarget]:
+    """The push targets a ``/registration`` request carries, validated (§4.6).
+
+    ``simplePushURLs`` gives one target per topic; a plain ``simplePushURL`` (body, else
+    query, else the legacy body ``simple_push_url``) is the ``calls`` target and overrides
+    ``simplePushURLs.calls``. Empty values fall through as JavaScript's ``||`` did.
+    """
+    per_topic = body.get("simplePushURLs") or {}
+    if not isinstance(per_topic, dict):
+        raise errors.invalid_parameters("simplePushURLs should be an object")
+    merged: dict[str, Any] = dict(per_topic)
+    plain = body.get("simplePushURL") or query.get("simplePushURL") or body.get("simple_push_url")
+    if plain is not None:
+        merged["calls"] = plain
+    return {_topic(name): _target(name, value) for name, value in merged.items()}
+
+
+def _topic(name: str) -> Topic:
+    for topic in TOPICS:
+        if name == topic:
+            return topic
+    raise errors.invalid_parameters(f"simplePushURLs.{name} is not a known topic")
+
+
+def _target(topic: str, value: Any) -> PushTarget:
+    """A SimplePush URL (anything starting with ``http``, as the original checked) or a Web
+    Push subscription (D17)."""
+    if isinstance(value, dict):
+        return _web_push_subscription(f"simplePushURLs.{topic}", value)
+    if not isinstance(value, str) or not _bounded_url(value, "http"):
+        raise errors.invalid_parameters(f"simplePushURLs.{topic} should be a valid url")
+    return value
+
+
+def _web_push_subscription(field: str, value: Mapping[str, Any]) -> dict[str, Any]:
+    endpoint = value.get("endpoint")
+    if not isinstance(endpoint, str) or not _bounded_url(endpoint, "https://"):
+        raise errors.invalid_parameters(f"{field}.endpoint should be a valid https url")
+    keys = value.get("keys")
+    if not isinstance(keys, dict):
+        raise errors.invalid_parameters(f"{field}.keys should be an object")
+    for name, size in (("p256dh", P256DH_BYTES), ("auth", AUTH_SECRET_BYTES)):
+        if _base64url_size(keys.get(name)) != size:
+            raise errors.invalid_parameters(
+                f"{field}.keys.{name} should be {size} bytes in base64url"
+            )
+    return {"endpoint": endpoint, "keys": {"p256dh": keys["p256dh"], "auth": keys["auth"]}}
+
+
+def _bounded_url(value: str, prefix: str) -> bool:
+    return value.startswith(prefix) and len(value) <= MAX_URL_LENGTH and value.isprintable()
+
+
+def _base64url_size(value: Any) -> int:
+    """The decoded size of an unpadded (or padded) base64url string, ``-1`` if not one."""
+    if not isinstance(value, str) or not value.isascii() or len(value) > 200:
+        return -1
+    stripped = value.rstrip("=")
+    try:
+        decoded = base64.urlsafe_b64decode(stripped + "=" * (-len(stripped) % 4))
+    except (binascii.Error, ValueError):
+        return -1
+    if base64.urlsafe_b64encode(decoded).rstrip(b"=").decode() != stripped:
+        return -1
+    return len(decoded)
