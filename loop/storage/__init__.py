@@ -27,6 +27,10 @@ import importlib
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from loop.storage.accounts import AccountStorage
+from loop.storage.calls import CallStorage
+from loop.storage.webpush import WebPushStorage
+
 Topic = Literal["calls", "rooms"]
 TOPICS: tuple[Topic, ...] = ("calls", "rooms")
 
@@ -160,7 +164,7 @@ class StorageStats:
     commands: int = 0
 
 
-class Storage(abc.ABC):
+class Storage(CallStorage, AccountStorage, WebPushStorage, abc.ABC):
     """Every method is a coroutine, keyword arguments only after the first ones."""
 
     stats: StorageStats

@@ -43,7 +43,10 @@ from loop.storage import (
     Topic,
 )
 from loop.storage.redis import codec, scripts
+from loop.storage.redis.accounts import RedisAccountStorage
+from loop.storage.redis.calls import RedisCallStorage
 from loop.storage.redis.codec import number
+from loop.storage.redis.webpush import RedisWebPushStorage
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -113,7 +116,7 @@ def _participant_keys(token: str) -> list[str]:
     return [*_room_keys(token), "px"]
 
 
-class RedisStorage(Storage):
+class RedisStorage(RedisCallStorage, RedisAccountStorage, RedisWebPushStorage, Storage):
     """:class:`Storage` on one Redis database shared by every server process."""
 
     def __init__(self, client: redis.asyncio.Redis) -> None:

@@ -42,6 +42,8 @@ from loop.storage import (
     StorageError,
     Topic,
 )
+from loop.storage.sqlite.accounts import SQLiteAccountStorage
+from loop.storage.sqlite.calls import SQLiteCallStorage
 from loop.storage.sqlite.statements import (
     BIND_IDENTITY,
     DELETE_NONCES_OF,
@@ -84,6 +86,7 @@ from loop.storage.sqlite.statements import (
     UPDATE_ROOM,
     UPSERT_PUSH,
 )
+from loop.storage.sqlite.webpush import SQLiteWebPushStorage
 
 PURGE_INTERVAL = 60.0
 """Seconds of the callers' clock between two purges."""
@@ -131,7 +134,7 @@ def to_participant(row: Sequence[Any]) -> Participant:
     return Participant(*row[1:])
 
 
-class SQLiteStorage(Storage):
+class SQLiteStorage(SQLiteCallStorage, SQLiteAccountStorage, SQLiteWebPushStorage, Storage):
     """``stats.round_trips`` counts transactions (one per call); ``stats.commands`` counts
     the statements run in them, BEGIN and COMMIT aside, purges included."""
 
@@ -141,6 +144,24 @@ class SQLiteStorage(Storage):
         self._next_purge = float("-inf")
 
     # -- plumbing --------------------------------------------------------------------------
+
+    @classmethod
+    def feature_schema(cls) -> tuple[str, ...]:
+        """The tables of the feature mixins (``CREATE ... IF NOT EXISTS``, run at each
+        start, so a feature's tables appear in an existing database without a migration)."""
+        return (
+            *SQLiteCallStorage.SCHEMA,
+            *SQLiteAccountStorage.SCHEMA,
+            *SQLiteWebPushStorage.SCHEMA,
+        )
+
+    @classmethod
+    def feature_tables(cls) -> tuple[str, ...]:
+        return (
+            *SQLiteCallStorage.TABLES,
+            *SQLiteAccountStorage.TABLES,
+            *SQLiteWebPushStorage.TABLES,
+        )
 
     def _run(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> sqlite3.Cursor:
         self.stats.commands += 1
@@ -202,7 +223,7 @@ class SQLiteStorage(Storage):
     @wrap_sqlite_error
     async def flush(self) -> None:
         with self._transaction(write=True):
-            for table in TABLES:
+            for table in (*TABLES, *self.feature_tables()):
                 self._run(f"DELETE FROM {table}")
         self._next_purge = float("-inf")
 
@@ -464,6 +485,8 @@ def migrate(db: sqlite3.Connection) -> None:
             for statement in SCHEMA:
                 db.execute(statement)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        for statement in SQLiteStorage.feature_schema():
+            db.execute(statement)
     except BaseException:
         db.execute("ROLLBACK")
         raise

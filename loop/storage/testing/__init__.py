@@ -12,6 +12,8 @@ Time is always an argument: no test sleeps, each moves ``now`` instead.
 
 from __future__ import annotations
 
+from loop.storage.testing.accounts import AccountContract
+from loop.storage.testing.calls import CallContract
 from loop.storage.testing.deletion import DeletionContract
 from loop.storage.testing.expiry import ExpiryContract
 from loop.storage.testing.faults import FaultContract
@@ -22,6 +24,7 @@ from loop.storage.testing.push import PushContract
 from loop.storage.testing.reaping import ReapContract
 from loop.storage.testing.rooms import RoomsContract
 from loop.storage.testing.sessions import SessionsContract
+from loop.storage.testing.webpush import WebPushContract
 
 
 class ParticipantsContract(JoinContract, PresenceContract, ReapContract):
@@ -39,11 +42,17 @@ class StorageContract(
     SecretsContract,
     LifecycleContract,
     FaultContract,
+    CallContract,
+    AccountContract,
+    WebPushContract,
 ):
     """Everything a backend must do; subclass it as ``Test<Backend>Storage``."""
 
 
 __all__ = [
+    "AccountContract",
+    "CallContract",
+    "WebPushContract",
     "DeletionContract",
     "ExpiryContract",
     "FaultContract",
