@@ -110,9 +110,22 @@ def services(request: Request) -> Services:
 
 def api_routes() -> list[BaseRoute]:
     """Every route served both at ``/`` and under ``/v0`` (loop-api.md §1.1)."""
-    from loop.routes import dockerflow, registration, rooms
+    from loop.routes import accounts, calls, dockerflow, registration, rooms
 
-    return [*dockerflow.routes, *registration.routes, *rooms.routes]
+    return [
+        *dockerflow.routes,
+        *registration.routes,
+        *accounts.routes,
+        *rooms.routes,
+        *calls.routes,
+    ]
+
+
+def root_routes() -> list[BaseRoute]:
+    """Routes served only at the root: the call-progress websocket (loop-api.md §1.1)."""
+    from loop.routes import websocket
+
+    return list(websocket.routes)
 
 
 def create_app(
@@ -142,7 +155,7 @@ def create_app(
             await svc.close()
 
     app = Starlette(
-        routes=[*routes, Mount(API_PREFIX, routes=routes)],
+        routes=[*root_routes(), *routes, Mount(API_PREFIX, routes=routes)],
         middleware=[
             Middleware(
                 LoopMiddleware,
