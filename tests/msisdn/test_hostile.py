@@ -1,0 +1,57 @@
+"""Hostile input never gets a 500: oversized, malformed, wrong types, junk keys."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.msisdn.conftest import Env
+from tests.support.client import assert_error
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=10,
+)
+FIELDS = ["msisdn", "mcc", "mnc", "shortVerificationCode", "code", "publicKey", "duration"]
+BODIES = st.dictionaries(st.sampled_from(FIELDS), JSON, max_size=5)
+PATHS = ["/discover", "/sms/mt/verify", "/sms/verify_code", "/certificate/sign"]
+
+
+async def test_oversized_body(env: Env) -> None:
+    response = await env.client.post("/discover", content=b"{" + b" " * 30_000 + b"}")
+    assert_error(response, 413, 113)
+
+
+async def test_malformed_json(env: Env) -> None:
+    response = await env.client.post(
+        "/discover", content=b"{nope", headers={"Content-Type": "application/json"}
+    )
+    assert_error(response, 400, 106)
+    response = await env.client.post(
+        "/discover", content=b"[1]", headers={"Content-Type": "application/json"}
+    )
+    assert_error(response, 400, 106)
+
+
+async def test_urlencoded_is_accepted(env: Env) -> None:
+    response = await env.client.post(
+        "/discover",
+        content=b"mcc=208",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.json()["verificationMethods"] == ["sms/mt"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(body=BODIES)
+async def test_random_bodies_never_500(env: Env, path: str, body: dict[str, Any]) -> None:
+    session = await env.register() if path != "/discover" else None
+    response = await env.client.post(path, json=body, hawk=session)
+    assert response.status_code < 500 or response.json()["errno"] == 201, response.text
+    json.loads(response.text or "{}")
