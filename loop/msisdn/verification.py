@@ -8,14 +8,9 @@ is readable only while that client makes a request).
 
 from __future__ import annotations
 
-import base64
-import json
 import secrets
 
-import nacl.exceptions
-import nacl.secret
-
-from loop.crypto import hmac_hex
+from loop.crypto import decrypt, encrypt, hmac_hex, session_identity_key
 from loop.msisdn import errors
 from loop.msisdn.config import MsisdnSettings
 from loop.msisdn.storage import GatewayStorage
@@ -58,18 +53,10 @@ def msisdn_mac(settings: MsisdnSettings, msisdn: str) -> str:
 
 
 def seal(settings: MsisdnSettings, hawk_id: str, msisdn: str) -> str:
-    """The MSISDN sealed (XSalsa20-Poly1305) with the Hawk id as key, as JSON."""
+    """The MSISDN encrypted with a key only the session's holder can present (its Hawk id)."""
     if settings.fake_encrypt:
         return msisdn
-    box = nacl.secret.SecretBox(bytes.fromhex(hawk_id))
-    nonce = secrets.token_bytes(nacl.secret.SecretBox.NONCE_SIZE)
-    sealed = box.encrypt(msisdn.encode("utf-8"), nonce)
-    return json.dumps(
-        {
-            "cipherText": base64.b64encode(sealed.ciphertext).decode("ascii"),
-            "nonce": base64.b64encode(nonce).decode("ascii"),
-        }
-    )
+    return encrypt(session_identity_key(hawk_id), msisdn)
 
 
 def unseal(settings: MsisdnSettings, hawk_id: str, sealed: str) -> str | None:
@@ -77,12 +64,8 @@ def unseal(settings: MsisdnSettings, hawk_id: str, sealed: str) -> str | None:
     if settings.fake_encrypt:
         return sealed
     try:
-        box = json.loads(sealed)
-        key = nacl.secret.SecretBox(bytes.fromhex(hawk_id))
-        nonce = base64.b64decode(box["nonce"])
-        plain: bytes = key.decrypt(base64.b64decode(box["cipherText"]), nonce)
-        return plain.decode("utf-8")
-    except (ValueError, KeyError, TypeError, nacl.exceptions.CryptoError):
+        return decrypt(session_identity_key(hawk_id), sealed)
+    except ValueError:
         return None
 
 
