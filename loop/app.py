@@ -23,15 +23,15 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount
 
 from loop import errors
+from loop.clock import Clock, SystemClock
+from loop.config import GENERATED_SECRETS, VAPID_SECRET, Settings
 from loop.media import MediaError, MediaProvider
+from loop.media import from_settings as media_from_settings
 from loop.metrics import Metrics, StatsdMetrics
 from loop.metrics import from_settings as metrics_from_settings
-from loop.media import from_settings as media_from_settings
-from loop.push import PushNotifier
+from loop.push import PushNotifier, vapid
 from loop.storage import BackendError, Storage
 from loop.storage import from_url as storage_from_url
-from loop.clock import Clock, SystemClock
-from loop.config import GENERATED_SECRETS, Settings
 from loop.web.middleware import ERRNO_KEY, LoopMiddleware
 
 logger = logging.getLogger("loop")
@@ -66,6 +66,7 @@ class Services:
         once and kept by the storage, so every process and restart agrees on them)."""
         backend = storage_backend or await storage_from_url(settings.storage_url)
         candidates = {name: secrets.token_hex(size) for name, size in GENERATED_SECRETS.items()}
+        candidates[VAPID_SECRET] = vapid.generate_private_key()
         settings = settings.with_secrets(await backend.ensure_secrets(candidates))
         clock = clock or SystemClock()
         http = httpx.AsyncClient(timeout=settings.push.timeout, follow_redirects=False)
@@ -75,7 +76,9 @@ class Services:
             clock=clock,
             storage=backend,
             media=media_provider or media_from_settings(settings),
-            push=PushNotifier.from_settings(settings, http=http, metrics=metrics),
+            push=PushNotifier.from_settings(
+                settings, http=http, metrics=metrics, storage=backend, clock=clock
+            ),
             http=http,
             metrics=metrics,
         )
@@ -169,6 +172,10 @@ def create_app(
     )
     app.state.settings = settings
     app.state.max_body_size = settings.max_body_size
+    if settings.msisdn.mount:
+        from loop.identity import gateway
+
+        gateway.mount(app, settings, clock=clock)
     return app
 
 

@@ -18,6 +18,7 @@ from loop import errors, hawk, sessions
 from loop.app import services
 from loop.config import Settings
 from loop.crypto import hmac_hex
+from loop.identity import browserid
 from loop.storage import Session
 
 
@@ -66,8 +67,9 @@ async def require_registered(request: Request) -> HawkCaller:
 
 async def hawk_or_create(request: Request) -> tuple[HawkCaller, str | None]:
     """Policy **Hawk-or-create** (``/registration``): no header creates a session and
-    returns its token (to send in ``Hawk-Session-Token``); ``Hawk`` verifies; other
-    schemes are 401 ``Unsupported``."""
+    returns its token (to send in ``Hawk-Session-Token``); ``Hawk`` verifies; ``BrowserID``
+    signs in, creating a session bound to the asserted identity (§3.5); other schemes are
+    401 ``Unsupported``."""
     scheme, attributes = _authorization(request)
     if scheme == "":
         token, session, hawk_id = await sessions.create_session(services(request))
@@ -75,7 +77,8 @@ async def hawk_or_create(request: Request) -> tuple[HawkCaller, str | None]:
     if scheme == hawk.SCHEME:
         return await _verified(request, attributes), None
     if scheme == "browserid":
-        raise _browserid_unavailable(attributes)
+        token, session, hawk_id = await browserid.sign_in(request)
+        return HawkCaller(session, hawk_id), token
     raise errors.unauthorized('BrowserID,Hawk error="Unsupported"', UNSUPPORTED)
 
 
@@ -131,14 +134,3 @@ def _basic_token(credentials: str) -> str:
     if not token:
         raise errors.unauthorized("Basic")
     return token
-
-
-def _browserid_unavailable(assertion: str) -> errors.LoopError:
-    """BrowserID answered as a server with no ``fxa_audiences`` configured answers it.
-
-    TODO(browserid): verify assertions (§3.5, msisdn-and-auth.md): audience, remote or
-    local verifier, trusted issuers, then create and bind a session.
-    """
-    if not assertion or " " in assertion:
-        return errors.unauthorized("BrowserID")
-    return errors.unauthorized('BrowserID error="Invalid audience"', "Invalid audience")

@@ -115,6 +115,37 @@ class FxaOAuthSettings:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class BrowserIDSettings:
+    """Issuers whose certificates this server verifies itself (msisdn-and-auth.md §3.1,
+    decisions D20); assertions from other issuers go to the remote ``fxa_verifier``."""
+
+    trusted_issuers: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    """``{issuer: {"public_key": <key object>}}``, or ``{issuer: {}}`` to fetch the keys
+    from ``https://<issuer>/.well-known/browserid`` (``{"well_known_url": ...}`` to fetch
+    from another address, e.g. a gateway mounted under a prefix)."""
+    well_known_ttl: int = 3600
+    """Seconds fetched keys are cached."""
+    timeout: float = 5.0
+    """Seconds an outgoing verification request (remote verifier, key fetch, FxA OAuth
+    and profile servers) may take."""
+    leeway: float = 0.0
+    """Seconds of clock skew tolerated on certificate and assertion dates."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MsisdnMountSettings:
+    """The MSISDN gateway served inside this process (decisions D20)."""
+
+    mount: bool = False
+    """Off by default: the gateway refuses to start without an SMS provider."""
+    prefix: str = "/msisdn"
+    config: str = ""
+    """The gateway's TOML file (its ``MSISDN_*`` variables apply too); empty: defaults."""
+    trust: bool = True
+    """Verify the mounted gateway's certificates locally with its own key."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class GaSettings:
     activated: bool = False
     id: str = ""
@@ -136,6 +167,20 @@ class PushSettings:
     dead push service cannot make the queue grow without bound."""
     close_grace: float = 1.0
     """Seconds shutdown waits for deliveries in flight before cancelling them."""
+    retries: int = 2
+    """Extra attempts after a push service answered 5xx or 429, or refused the connection."""
+    retry_delay: float = 0.5
+    """Seconds before the first retry; doubled for each further one (with jitter)."""
+    max_retry_delay: float = 10.0
+    """Longest wait before a retry; a ``Retry-After`` asking for longer ends the delivery."""
+    vapid_private_key: Secret = Secret("")
+    """The VAPID (RFC 8292) signing key for Web Push: base64url of the raw 32-byte P-256
+    private value, base64url DER, or PEM. Empty: generated on first start and kept by the
+    storage, so every process sharing it signs with the same key."""
+    vapid_subject: str = "mailto:admin@localhost"
+    """The VAPID ``sub`` claim: how a push service's operator reaches you (mailto: or https:)."""
+    ttl: int = 86400
+    """Seconds a push service keeps an undelivered Web Push message (the ``TTL`` header)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -190,6 +235,8 @@ class Settings:
     media: MediaSettings = dataclasses.field(default_factory=MediaSettings)
     tokbox: TokBoxSettings = dataclasses.field(default_factory=TokBoxSettings)
     fxa_oauth: FxaOAuthSettings = dataclasses.field(default_factory=FxaOAuthSettings)
+    browserid: BrowserIDSettings = dataclasses.field(default_factory=BrowserIDSettings)
+    msisdn: MsisdnMountSettings = dataclasses.field(default_factory=MsisdnMountSettings)
     ga: GaSettings = dataclasses.field(default_factory=GaSettings)
     i18n: I18nSettings = dataclasses.field(default_factory=I18nSettings)
     push: PushSettings = dataclasses.field(default_factory=PushSettings)
@@ -214,8 +261,17 @@ class Settings:
             user_mac_secret=Secret(self.user_mac_secret or secrets["user_mac_secret"]),
             hawk_id_secret=Secret(self.hawk_id_secret or secrets["hawk_id_secret"]),
             rooms=rooms,
+            push=dataclasses.replace(
+                self.push,
+                vapid_private_key=Secret(
+                    self.push.vapid_private_key or secrets.get(VAPID_SECRET, "")
+                ),
+            ),
         )
 
+
+VAPID_SECRET = "vapid_private_key"
+"""Name under which the storage keeps the generated VAPID key (see ``push.vapid_private_key``)."""
 
 GENERATED_SECRETS = {"user_mac_secret": 16, "hawk_id_secret": 16, "hkdf_salt": 16}
 """Secrets generated (bytes of randomness, hex-encoded) on first start when not configured."""
@@ -284,17 +340,59 @@ def validate(settings: Settings) -> None:
         (settings.push.max_concurrency > 0, "push.max_concurrency: must be positive"),
         (settings.push.max_pending > 0, "push.max_pending: must be positive"),
         (settings.push.close_grace >= 0, "push.close_grace: must not be negative"),
+        (settings.push.retries >= 0, "push.retries: must not be negative"),
+        (settings.push.retry_delay >= 0, "push.retry_delay: must not be negative"),
+        (settings.push.max_retry_delay >= 0, "push.max_retry_delay: must not be negative"),
+        (settings.push.ttl >= 0, "push.ttl: must not be negative"),
+        (
+            settings.push.vapid_subject.startswith(("mailto:", "https://")),
+            "push.vapid_subject: must be a mailto: or https: URI",
+        ),
         (
             not settings.metrics.statsd_url or settings.metrics.statsd_url.startswith("udp://"),
             "metrics.statsd_url: must be udp://host[:port] or empty",
         ),
     ]
+    checks += _browserid_checks(settings.browserid)
+    prefix = settings.msisdn.prefix
+    checks.append(
+        (
+            prefix.startswith("/") and not prefix.endswith("/"),
+            "msisdn.prefix: must start with '/' and not end with '/'",
+        )
+    )
     for name, creds in settings.tokbox.credentials.items():
         missing = {"api_key", "api_secret"} - creds.keys()
         checks.append((not missing, f"tokbox.credentials.{name}: missing {sorted(missing)}"))
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
+
+
+def _browserid_checks(browserid: BrowserIDSettings) -> list[tuple[bool, str]]:
+    """Trusted issuers' keys are parsed at start-up, so a bad key stops the server."""
+    from loop.browserid import KeyFormatError, public_key_from_json
+
+    checks = [
+        (browserid.timeout > 0, "browserid.timeout: must be positive"),
+        (browserid.leeway >= 0, "browserid.leeway: must not be negative"),
+    ]
+    for issuer, entry in browserid.trusted_issuers.items():
+        key = f"browserid.trusted_issuers.{issuer}"
+        if not isinstance(entry, dict) or set(entry) - {"public_key", "well_known_url"}:
+            checks.append((False, f"{key}: expected a table with public_key or well_known_url"))
+            continue
+        try:
+            if "public_key" in entry:
+                public_key_from_json(_json_value(entry["public_key"]))
+        except (KeyFormatError, ValueError) as exc:
+            checks.append((False, f"{key}.public_key: {exc}"))
+    return checks
+
+
+def _json_value(value: Any) -> Any:
+    """A key object given inline or as a JSON string (environment variables)."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from loop import auth, errors
 from loop.app import Services, services
 from loop.config import Settings
+from loop.identity import remote as remote_verifier
 from loop.web.requests import json_body, json_response, no_content, require_params
 
 logger = logging.getLogger("loop.dockerflow")
@@ -123,16 +124,17 @@ async def heartbeat(request: Request) -> Response:
     """Every backend checked concurrently, each under ``heartbeat_timeout`` (§4.2, D19)."""
     svc = services(request)
     timeout = svc.settings.heartbeat_timeout / 1000
-    storage_ok, provider, push_ok = await asyncio.gather(
+    storage_ok, provider, push_ok, verifier_ok = await asyncio.gather(
         _within(svc.storage.ping(now=svc.clock.now()), timeout, False),
         _within(svc.media.ping(), timeout, "Error: no answer within the heartbeat timeout"),
         _within(svc.push.ping(), timeout, False),
+        _within(remote_verifier.ping(svc), timeout, False),
     )
     body: dict[str, Any] = {
         "storage": storage_ok is True,
         "provider": provider is None,
         "push": push_ok is True,
-        "fxaVerifier": True,  # TODO(browserid): GET <verifier origin>/status
+        "fxaVerifier": verifier_ok is True,
     }
     if provider is not None:
         body["message"] = f"TokBox {provider}"

@@ -73,12 +73,14 @@ async def test_other_schemes_are_unsupported(harness: Harness) -> None:
     assert response.headers["www-authenticate"] == 'BrowserID,Hawk error="Unsupported"'
 
 
-async def test_browserid_is_refused_without_configured_audiences(harness: Harness) -> None:
+async def test_undecodable_browserid_assertion_is_a_malformed_audience(
+    harness: Harness,
+) -> None:
     response = await harness.client.post(
         "/registration", json={}, headers={"Authorization": "BrowserID cert~assertion"}
     )
-    assert_error(response, 401, 110, "Invalid audience")
-    assert response.headers["www-authenticate"] == 'BrowserID error="Invalid audience"'
+    assert_error(response, 401, 110, "Malformed audience")
+    assert response.headers["www-authenticate"] == 'BrowserID error="Malformed audience"'
 
 
 async def test_ill_formed_browserid_header_is_401(harness: Harness) -> None:

@@ -22,6 +22,7 @@ def test_settings(storage_url: str, **overrides: Any) -> Settings:
         storage=StorageSettings(url=storage_url),
         user_mac_secret="00" * 16,  # type: ignore[arg-type]
         hawk_id_secret="11" * 16,  # type: ignore[arg-type]
+        fxa_verifier="",  # offline: no remote BrowserID verifier unless a test starts one
     )
     return dataclasses.replace(settings, **overrides)
 

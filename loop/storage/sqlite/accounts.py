@@ -3,11 +3,152 @@
 A mixin of :class:`loop.storage.sqlite.SQLiteStorage`: it uses the backend's plumbing
 (``_transaction``, ``_run``) and brings its own tables in ``SCHEMA`` (created with
 ``IF NOT EXISTS`` at every start) and ``TABLES`` (emptied by ``flush``).
+
+One ``oauth`` row per OAuth session; its ``expires_at`` (the later of the state's and the
+token's) lets writes reclaim dead rows in small batches, as the core purge does for its
+tables.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import json
+import sqlite3
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+from loop.storage import BackendError
+from loop.storage.accounts import OAuthRecord
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+PURGE_BATCH = 100
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS oauth (hawk_id_hmac TEXT PRIMARY KEY, state TEXT,
+        state_expires_at REAL NOT NULL DEFAULT 0, token TEXT,
+        token_expires_at REAL NOT NULL DEFAULT 0, expires_at REAL NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS oauth_by_expiry ON oauth (expires_at)",
+    "CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_mac)",
+)
+
+PURGE_OAUTH = """DELETE FROM oauth WHERE rowid IN
+    (SELECT rowid FROM oauth WHERE expires_at <= ? LIMIT ?)"""
+START_OAUTH = """INSERT INTO oauth (hawk_id_hmac, state, state_expires_at, expires_at)
+    VALUES (:id, :state, :until, :until)
+    ON CONFLICT (hawk_id_hmac) DO UPDATE SET state = excluded.state,
+    state_expires_at = excluded.state_expires_at,
+    expires_at = max(oauth.expires_at, excluded.expires_at)
+    WHERE oauth.state_expires_at <= :now"""
+SELECT_OAUTH = """SELECT state, state_expires_at, token, token_expires_at FROM oauth
+    WHERE hawk_id_hmac = ?"""
+ROTATE_STATE = """UPDATE oauth SET state = :state, state_expires_at = :until,
+    expires_at = max(expires_at, :until)
+    WHERE hawk_id_hmac = :id AND state_expires_at > :now"""
+SET_TOKEN = """INSERT INTO oauth (hawk_id_hmac, token, token_expires_at, expires_at)
+    VALUES (:id, :token, :until, :until)
+    ON CONFLICT (hawk_id_hmac) DO UPDATE SET token = excluded.token,
+    token_expires_at = excluded.token_expires_at,
+    expires_at = max(oauth.expires_at, excluded.expires_at)"""
+
+IN_DEVICES = "IN (SELECT value FROM json_each(:devices))"
+ACCOUNT_SESSIONS = """SELECT hawk_id_hmac FROM sessions
+    WHERE user_mac = :user OR hawk_id_hmac = :device"""
+DELETE_ACCOUNT = (
+    f"DELETE FROM push WHERE user = :user OR device {IN_DEVICES}",
+    f"DELETE FROM nonces WHERE hawk_id_hmac {IN_DEVICES}",
+    f"DELETE FROM oauth WHERE hawk_id_hmac {IN_DEVICES}",
+    f"DELETE FROM sessions WHERE hawk_id_hmac {IN_DEVICES}",
+    """DELETE FROM participants WHERE token IN
+        (SELECT token FROM rooms WHERE owner = :user)""",
+    "DELETE FROM rooms WHERE owner = :user",
+    "DELETE FROM deleted_rooms WHERE owner = :user",
+)
+
+
+def _wrap(
+    method: Callable[P, Coroutine[Any, Any, R]],
+) -> Callable[P, Coroutine[Any, Any, R]]:
+    """Driver errors become :class:`BackendError` (as the backend's own methods do)."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(*args, **kwargs)
+        except sqlite3.Error as error:
+            raise BackendError(error) from error
+
+    return wrapper
+
 
 class SQLiteAccountStorage:
-    SCHEMA: tuple[str, ...] = ()
-    TABLES: tuple[str, ...] = ()
+    SCHEMA: tuple[str, ...] = SCHEMA
+    TABLES: tuple[str, ...] = ("oauth",)
+
+    if TYPE_CHECKING:
+
+        def _run(
+            self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+        ) -> sqlite3.Cursor: ...
+
+        def _transaction(
+            self, *, write: bool, now: float | None = None
+        ) -> contextlib.AbstractContextManager[None]: ...
+
+    @_wrap
+    async def start_oauth(self, hawk_id_hmac: str, *, state: str, now: float, ttl: float) -> str:
+        params = {"id": hawk_id_hmac, "state": state, "until": now + ttl, "now": now}
+        with self._transaction(write=True, now=now):
+            self._run(PURGE_OAUTH, (now, PURGE_BATCH))
+            self._run(START_OAUTH, params)
+            row = self._run(SELECT_OAUTH, (hawk_id_hmac,)).fetchone()
+        stored: str = row[0]
+        return stored
+
+    @_wrap
+    async def get_oauth(self, hawk_id_hmac: str, *, now: float) -> OAuthRecord | None:
+        with self._transaction(write=False):
+            row = self._run(SELECT_OAUTH, (hawk_id_hmac,)).fetchone()
+        if row is None or row[0] is None or row[1] <= now:
+            return None
+        return OAuthRecord(state=row[0], token=row[2] if row[3] > now else None)
+
+    @_wrap
+    async def rotate_oauth_state(
+        self, hawk_id_hmac: str, *, state: str, now: float, ttl: float
+    ) -> str | None:
+        params = {"id": hawk_id_hmac, "state": state, "until": now + ttl, "now": now}
+        with self._transaction(write=True, now=now):
+            row = self._run(SELECT_OAUTH, (hawk_id_hmac,)).fetchone()
+            if row is None or row[0] is None or row[1] <= now:
+                return None
+            self._run(ROTATE_STATE, params)
+        previous: str = row[0]
+        return previous
+
+    @_wrap
+    async def set_oauth_token(
+        self, hawk_id_hmac: str, *, token: str, now: float, ttl: float
+    ) -> None:
+        params = {"id": hawk_id_hmac, "token": token, "until": now + ttl}
+        with self._transaction(write=True, now=now):
+            self._run(SET_TOKEN, params)
+
+    @_wrap
+    async def delete_account(self, user: str, *, hawk_id_hmac: str, now: float) -> None:
+        with self._transaction(write=True, now=now):
+            rows = self._run(ACCOUNT_SESSIONS, {"user": user, "device": hawk_id_hmac})
+            devices = json.dumps([hawk_id_hmac, *(row[0] for row in rows)])
+            params = {"user": user, "devices": devices, "now": now}
+            for sql in DELETE_ACCOUNT:
+                self._run(sql, params)
+            for sql in self._account_deletion_hooks():
+                self._run(sql, {"user": user, "now": now})
+
+    @classmethod
+    def _account_deletion_hooks(cls) -> list[str]:
+        """The ``ACCOUNT_DELETION`` statements the feature mixins declare (module
+        docstring of :mod:`loop.storage.accounts`)."""
+        return [sql for klass in cls.__mro__ for sql in vars(klass).get("ACCOUNT_DELETION", ())]

@@ -1,0 +1,69 @@
+"""Signed-in users: how a verified identity becomes a Hawk session (loop-api.md §3.1-§3.2,
+§3.5, §3.7-§3.8).
+
+An identity is a verified e-mail address (FxA) or an E.164 phone number (the MSISDN
+gateway). It is never stored in clear: sessions carry ``user_mac`` (a keyed hash of the
+lower-cased identity, what everything the user owns is filed under, so every device of a
+user sees the same rooms) and the identity encrypted with the session's Hawk id, which only
+the device holding the session token can present.
+
+* :mod:`.browserid` — ``Authorization: BrowserID <backed assertion>`` on ``/registration``;
+* :mod:`.issuers` — the issuers verified locally and their keys;
+* :mod:`.remote` — the remote verifier (``fxa_verifier``) and its health check;
+* :mod:`.fxa` — the FxA OAuth and profile servers;
+* :mod:`.gateway` — the MSISDN gateway mounted in this process.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from loop.crypto import encrypt, hawk_credentials, hmac_hex, random_hex, session_identity_key
+from loop.hawk import hawk_id_hmac
+from loop.storage import Session
+
+if TYPE_CHECKING:
+    from loop.app import Services
+    from loop.config import Settings
+
+SESSION_TOKEN_BYTES = 32
+
+
+def user_mac(settings: Settings, identity: str) -> str:
+    """What a user's data is filed under; case-insensitive since the original's 0.15."""
+    return hmac_hex(settings.user_mac_secret, identity.lower(), settings.user_mac_algorithm)
+
+
+def seal(hawk_id: str, identity: str) -> str:
+    """The identity as a session stores it: readable only with that session's Hawk id."""
+    return encrypt(session_identity_key(hawk_id), identity)
+
+
+async def create_bound_session(services: Services, identity: str) -> tuple[str, Session, str]:
+    """A brand-new session already bound to ``identity``, in one storage round trip:
+    ``(session token, session, Hawk id)``."""
+    settings = services.settings
+    token = random_hex(SESSION_TOKEN_BYTES)
+    hawk_id, hawk_key = hawk_credentials(token)
+    session = Session(
+        hawk_id_hmac=hawk_id_hmac(settings, hawk_id),
+        hawk_key=hawk_key,
+        user_mac=user_mac(settings, identity),
+        encrypted_identity=seal(hawk_id, identity),
+    )
+    await services.storage.create_session(
+        session, now=services.clock.now(), ttl=settings.hawk_session_duration
+    )
+    return token, session, hawk_id
+
+
+async def bind(services: Services, session: Session, hawk_id: str, identity: str) -> None:
+    """Bind an existing session to ``identity`` (after an FxA OAuth login)."""
+    settings = services.settings
+    await services.storage.bind_identity(
+        session.hawk_id_hmac,
+        user_mac=user_mac(settings, identity),
+        encrypted_identity=seal(hawk_id, identity),
+        now=services.clock.now(),
+        ttl=settings.hawk_session_duration,
+    )

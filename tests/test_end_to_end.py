@@ -1,0 +1,201 @@
+"""End to end: the real ``loop-server`` command, on a real socket, once per backend.
+
+A client like the original load tests (``requests`` + ``requests-hawk``) registers with a
+SimplePush URL on a local stand-in push service, creates a room, lets a link-clicker join
+and then go silent, and expects the owner to be told of the drop-out within seconds:
+the server must notice participant expiry by itself, on SQLite and on Redis.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from requests_hawk import HawkAuth  # type: ignore[import-untyped]
+
+from tests.support.push_server import PushServer
+from tests.support.redis_server import free_port
+
+PARTICIPANT_TTL = 1.0
+
+
+@contextlib.contextmanager
+def loop_server(storage_url: str, data_dir: Path, **env: str) -> Iterator[str]:
+    """Run ``loop-server`` (the console command) and yield its ``/v0`` base URL."""
+    port = free_port()
+    environ = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("LOOP_")},
+        "LOOP_PORT": str(port),
+        "LOOP_STORAGE__URL": storage_url,
+        "LOOP_DATA_DIR": str(data_dir),
+        "LOOP_ROOMS__PARTICIPANT_TTL": str(PARTICIPANT_TTL),
+        "LOOP_STORAGE__EXPIRY_CHECK_INTERVAL": "0.2",
+        "LOOP_PUSH_SERVER_URIS": "[]",
+        **env,
+    }
+    command = [str(Path(sys.executable).parent / "loop-server")]
+    if not Path(command[0]).exists():
+        command = [sys.executable, "-m", "loop.cli"]
+    log = open(data_dir / f"server-{port}.log", "wb")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(command, env=environ, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_for_port(port, process, data_dir / f"server-{port}.log")
+        yield f"http://127.0.0.1:{port}/v0"
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"loop-server exited: {log.read_text(errors='replace')}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise AssertionError("loop-server did not listen within 30 s")
+
+
+def hawk_auth(token: str, server: str) -> tuple[HawkAuth, HawkAuth]:
+    """Auth for requests with a body (payload hash, as Firefox sends) and without one
+    (requests-hawk cannot hash an absent body)."""
+    return (
+        HawkAuth(hawk_session=token, server_url=server),
+        HawkAuth(hawk_session=token, server_url=server, always_hash_content=False),
+    )
+
+
+def _poll(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "redis":
+        url: str = request.getfixturevalue("redis_url")
+        import redis
+
+        redis.Redis.from_url(url).flushdb()
+        return url
+    return f"sqlite:///{tmp_path / 'loop.db'}"
+
+
+@pytest.fixture
+def push_service() -> Iterator[PushServer]:
+    with PushServer() as server:
+        yield server
+
+
+def test_a_room_lives_through_the_real_server(
+    storage_url: str, tmp_path: Path, push_service: PushServer
+) -> None:
+    with loop_server(storage_url, tmp_path) as server:
+        registration = requests.post(
+            f"{server}/registration",
+            json={"simplePushURLs": {"rooms": push_service.url("/owner-rooms")}},
+            timeout=5,
+        )
+        assert registration.status_code == 200
+        token = registration.headers["Hawk-Session-Token"]
+        assert len(token) == 64
+        assert registration.headers["Date"]
+        auth, auth_no_body = hawk_auth(token, server)
+
+        created = requests.post(
+            f"{server}/rooms",
+            auth=auth,
+            json={
+                "roomOwner": "Alice",
+                "maxSize": 2,
+                "context": {"value": "v\r\nw", "alg": "AES-GCM", "wrappedKey": "k"},
+            },
+            timeout=5,
+        )
+        assert created.status_code == 201, created.text
+        assert "Server-Authorization" in created.headers
+        room_token = created.json()["roomToken"]
+        _poll(lambda: len(push_service.requests) >= 1, 5, "the creation push")
+        assert push_service.requests[0].method == "PUT"
+        assert push_service.requests[0].path == "/owner-rooms"
+
+        joined = requests.post(
+            f"{server}/rooms/{room_token}",
+            json={"action": "join", "displayName": "Bob", "clientMaxSize": 2},
+            timeout=5,
+        )
+        assert joined.status_code == 200, joined.text
+        assert joined.json()["expires"] == PARTICIPANT_TTL
+        _poll(lambda: len(push_service.requests) >= 2, 5, "the join push")
+
+        full = requests.get(f"{server}/rooms/{room_token}", auth=auth_no_body, timeout=5).json()
+        assert [p["displayName"] for p in full["participants"]] == ["Bob"]
+        assert full["context"]["value"] == "v\r\nw"
+
+        # Bob never refreshes: the server must notice by itself and tell the owner.
+        joined_at = time.monotonic()
+        _poll(lambda: len(push_service.requests) >= 3, 5, "the participant-expiry push")
+        assert time.monotonic() - joined_at < PARTICIPANT_TTL + 4
+        expiry_version = int(push_service.requests[2].form["version"])
+        listed = requests.get(
+            f"{server}/rooms", params={"version": expiry_version}, auth=auth_no_body, timeout=5
+        ).json()
+        assert [room["roomToken"] for room in listed] == [room_token]
+        assert listed[0]["participants"] == []
+
+        deleted = requests.delete(f"{server}/rooms/{room_token}", auth=auth_no_body, timeout=5)
+        assert deleted.status_code == 204
+        gone = requests.get(f"{server}/rooms/{room_token}", timeout=5)
+        assert gone.status_code == 404
+        assert gone.json() == {"code": 404, "errno": 105, "error": "Token not found."}
+
+
+def test_sqlite_keeps_sessions_rooms_and_secrets_across_restarts(tmp_path: Path) -> None:
+    storage_url = f"sqlite:///{tmp_path / 'loop.db'}"
+    with loop_server(storage_url, tmp_path) as server:
+        token = requests.post(f"{server}/registration", json={}, timeout=5).headers[
+            "Hawk-Session-Token"
+        ]
+        auth, _ = hawk_auth(token, server)
+        created = requests.post(
+            f"{server}/rooms",
+            auth=auth,
+            json={"roomName": "kept", "roomOwner": "Alice", "maxSize": 3},
+            timeout=5,
+        )
+        assert created.status_code == 201, created.text
+        room_token = created.json()["roomToken"]
+    with loop_server(storage_url, tmp_path) as server:
+        _, auth_no_body = hawk_auth(token, server)
+        rooms = requests.get(f"{server}/rooms", auth=auth_no_body, timeout=5)
+        assert rooms.status_code == 200, rooms.text
+        assert [room["roomToken"] for room in rooms.json()] == [room_token]
+        assert rooms.json()[0]["roomName"] == "kept"
+
+
+def test_a_wrong_setting_stops_the_server_with_its_name(tmp_path: Path) -> None:
+    environ = {**os.environ, "LOOP_ROOMS__MAX_SIZE": "many", "LOOP_DATA_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "loop.cli"], env=environ, capture_output=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert b"rooms.max_size: expected an integer, got 'many'" in result.stderr
