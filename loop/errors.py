@@ -132,3 +132,60 @@ def registered_user_required() -> LoopError:
     return LoopError(
         403, Errno.INVALID_AUTH_TOKEN, "You should be a registered user to perform this action."
     )
+
+
+# Rooms (loop-api.md §4.12).
+
+
+def not_room_owner() -> LoopError:
+    return LoopError(403, Errno.UNDEFINED, "Authenticated user is not the owner of this room.")
+
+
+def room_full() -> LoopError:
+    return LoopError(400, Errno.ROOM_FULL, "The room is full.")
+
+
+def client_reached_capacity() -> LoopError:
+    return LoopError(
+        400,
+        Errno.CLIENT_REACHED_CAPACITY,
+        "Too many participants in the room for you to handle.",
+    )
+
+
+def participation_expired() -> LoopError:
+    return LoopError(410, Errno.EXPIRED, "Participation has expired.")
+
+
+def not_room_participant(error: str) -> LoopError:
+    return LoopError(400, Errno.NOT_ROOM_PARTICIPANT, error)
+
+
+def invalid_participant_token() -> LoopError:
+    text = "Invalid token; it may have expired."
+    return unauthorized(f'Basic error="{text}"', text)
+
+
+# Call URLs and calls (loop-api.md §4.10-§4.11, decisions D12).
+
+
+def call_url_not_owned() -> LoopError:
+    """``PUT /call-url/{token}`` on a token outside the caller's own list."""
+    return LoopError(404, Errno.INVALID_TOKEN, "Not Found.")
+
+
+def forbidden() -> LoopError:
+    return LoopError(403, Errno.INVALID_AUTH_TOKEN, "Forbidden")
+
+
+def too_many_requests(retry_after: int) -> LoopError:
+    return LoopError(
+        429,
+        Errno.UNDEFINED,
+        "Too many requests; retry later.",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def user_unavailable() -> LoopError:
+    return LoopError(400, Errno.USER_UNAVAILABLE, "Could not find any existing user to call")

@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from loop.storage.accounts import AccountStorage
 from loop.storage.calls import CallStorage
+from loop.storage.exceptions import StorageError as StorageError
 from loop.storage.webpush import WebPushStorage
 
 Topic = Literal["calls", "rooms"]
@@ -37,10 +38,6 @@ TOPICS: tuple[Topic, ...] = ("calls", "rooms")
 PushTarget = str | dict[str, Any]
 """A SimplePush URL, or a Web Push subscription ``{"endpoint", "keys": {...}}``. Opaque to
 storage, which keeps it as JSON and deduplicates by value."""
-
-
-class StorageError(Exception):
-    """Base of everything a storage method raises."""
 
 
 class BackendError(StorageError):

@@ -141,6 +141,7 @@ class RedisStorage(RedisCallStorage, RedisAccountStorage, RedisWebPushStorage, S
 
     @wrap_redis_error
     async def close(self) -> None:
+        await self._close_call_hub()
         await self._client.aclose(close_connection_pool=True)
 
     async def ping(self, *, now: float) -> bool:

@@ -13,7 +13,8 @@ slot):
   expiry, ``p:<topic>:<user>`` push target (canonical JSON) registered while the session
   acted as ``<user>`` (as the original's ``spurls.<user>.<device>``), ``pu`` those users,
   newline-separated; ``s:{device}:n`` zset of nonces scored by their expiry;
-* ``u:{user}:push`` set of devices with push targets; ``u:{user}:rooms`` zset of room
+* ``u:{user}:push`` set of devices with push targets; ``u:{user}:sessions`` set of the
+  devices bound to the user (account deletion); ``u:{user}:rooms`` zset of room
   tokens scored by ``update_time``; ``u:{user}:deleted`` hash token -> ``"at|expires"``;
 * ``r:{token}`` hash: one JSON value per :class:`~loop.storage.Room` field (``owner`` raw)
   plus ``g``, the join generation; ``r:{token}:p`` hash participant id ->
@@ -60,6 +61,14 @@ local function push_users(listed)
 end
 
 local function push_index(user) return 'u:{{' .. user .. '}}:push' end
+
+-- ``u:{{user}}:sessions``: the devices bound to a user, for account deletion.
+local function index_session(session_key, user, ms)
+  if not user then return end
+  local index = 'u:{{' .. user .. '}}:sessions'
+  redis.call('SADD', index, string.sub(session_key, 4, -2))
+  extend(index, ms)
+end
 
 local function targets(user, topic, now)
   local index = push_index(user)
@@ -152,7 +161,9 @@ CREATE_SESSION = _script(
     """
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-redis.call('PEXPIRE', KEYS[1], ttl_ms(redis.call('HGET', KEYS[1], 'e'), now))
+local s = redis.call('HMGET', KEYS[1], 'e', 'u')
+redis.call('PEXPIRE', KEYS[1], ttl_ms(s[1], now))
+index_session(KEYS[1], s[2], ttl_ms(s[1], now))
 """,
 )
 
@@ -172,6 +183,7 @@ redis.call('HSET', KEYS[1], 'e', ARGV[3])
 local ms = ttl_ms(ARGV[3], now)
 redis.call('PEXPIRE', KEYS[1], ms)
 for _, user in ipairs(push_users(s[5])) do extend(push_index(user), ms) end
+if s[3] then extend('u:{' .. s[3] .. '}:sessions', ms) end
 return {s[1], s[3], s[4]}
 """,
 )
@@ -186,6 +198,7 @@ redis.call('HSET', KEYS[1], 'e', ARGV[2], 'u', ARGV[3], 'i', ARGV[4])
 local ms = ttl_ms(ARGV[2], now)
 redis.call('PEXPIRE', KEYS[1], ms)
 for _, user in ipairs(push_users(s[3])) do extend(push_index(user), ms) end
+index_session(KEYS[1], ARGV[3], ms)
 return 1
 """,
 )

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from loop.storage import BackendError, Storage
+from loop.storage.testing.calls import FAULT_CALLS as CALL_METHODS
 from loop.storage.testing.factories import T0, make_participant, make_room, make_session
 
 Call = Callable[[Storage], Awaitable[Any]]
@@ -29,6 +30,7 @@ CALLS: dict[str, Call] = {
     "register_push": lambda s: s.register_push(SESSION, {"rooms": "r"}, now=T0, ttl=100),
     "unregister_push": lambda s: s.unregister_push(SESSION),
     "push_targets": lambda s: s.push_targets("mac-1", "rooms", now=T0),
+    "forget_push_target": lambda s: s.forget_push_target("mac-1", "r", now=T0),
     "create_room": lambda s: s.create_room(make_room(), now=T0),
     "get_room": lambda s: s.get_room("room-1", now=T0),
     "update_room": lambda s: s.update_room(
@@ -47,6 +49,12 @@ CALLS: dict[str, Call] = {
         "room-1", "participant-1", now=T0, room_expires_at=T0 + 9
     ),
     "reap_participants": lambda s: s.reap_participants(now=T0, room_expires_at=T0 + 9),
+    "start_oauth": lambda s: s.start_oauth("hawk-1", state="s", now=T0, ttl=100),
+    "get_oauth": lambda s: s.get_oauth("hawk-1", now=T0),
+    "rotate_oauth_state": lambda s: s.rotate_oauth_state("hawk-1", state="s", now=T0, ttl=9),
+    "set_oauth_token": lambda s: s.set_oauth_token("hawk-1", token="t", now=T0, ttl=100),
+    "delete_account": lambda s: s.delete_account("mac-1", hawk_id_hmac="hawk-1", now=T0),
+    **CALL_METHODS,
 }
 
 

@@ -1,0 +1,153 @@
+"""A real server (uvicorn on a free port) and real websocket clients for §6's rules."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from loop.app import Services, create_app
+from loop.clock import SystemClock
+from loop.config import TimersSettings
+from tests.support.app import test_settings as make_settings
+from tests.support.calls import sign_in
+from tests.support.client import LoopClient
+from tests.support.push_server import PushServer
+from tests.support.redis_server import free_port
+
+DEADLINE = 10.0
+"""Seconds any single wait may take before the test fails (generous: busy CI machines)."""
+SHORT = 0.2
+LONG = 30.0
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "redis":
+        url: str = request.getfixturevalue("redis_url")
+        return url
+    return f"sqlite:///{tmp_path / 'loop.db'}"
+
+
+@dataclasses.dataclass
+class LiveServer:
+    services: Services
+    client: LoopClient
+    port: int
+    push: PushServer
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/websocket"
+
+    async def start_call(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Alice calls Bob: (the caller's answer, Bob's incoming call)."""
+        svc, client = self.services, self.client
+        alice = await sign_in(svc, client, "alice@example.com")
+        bob = await sign_in(svc, client, "bob@example.com", {"calls": self.push.url("/bob")})
+        body = {"calleeId": "bob@example.com", "callType": "audio-video"}
+        answer = await client.post("/calls", json=body, hawk=alice)
+        assert answer.status_code == 200, answer.text
+        listed = await client.get("/calls?version=0", hawk=bob)
+        [incoming] = listed.json()["calls"]
+        return answer.json(), incoming
+
+    async def listed_calls(self) -> list[Any]:
+        bob = await sign_in(self.services, self.client, "bob@example.com")
+        calls: list[Any] = (await self.client.get("/calls?version=0", hawk=bob)).json()["calls"]
+        return calls
+
+
+ServerFactory = Callable[..., contextlib.AbstractAsyncContextManager[LiveServer]]
+
+
+@pytest.fixture
+def live_server(storage_url: str) -> ServerFactory:
+    """``async with live_server(supervisory=0.2, ...) as server``: timers default long."""
+
+    @contextlib.asynccontextmanager
+    async def start(
+        supervisory: float = LONG, ringing: float = LONG, connection: float = LONG
+    ) -> AsyncIterator[LiveServer]:
+        timers = TimersSettings(supervisory, ringing, connection)
+        settings = make_settings(storage_url, timers=timers, call_duration=120)
+        app = create_app(settings, clock=SystemClock(), background_jobs=False)
+        port = free_port()
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve())
+        await _until(lambda: server.started or task.done(), "uvicorn start")
+        services: Services = app.state.services
+        await services.storage.flush()
+        try:
+            with PushServer() as push:
+                async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+                    yield LiveServer(services, LoopClient(http, SystemClock()), port, push)
+        finally:
+            server.should_exit = True
+            await asyncio.wait_for(task, DEADLINE)
+
+    return start
+
+
+async def _until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
+class Peer:
+    """One websocket client of the progress endpoint."""
+
+    def __init__(self, connection: ClientConnection) -> None:
+        self.connection = connection
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(cls, url: str) -> AsyncIterator[Peer]:
+        async with connect(url, open_timeout=DEADLINE) as connection:
+            yield cls(connection)
+
+    async def send(self, message: Any) -> None:
+        await self.connection.send(message if isinstance(message, str) else json.dumps(message))
+
+    async def receive(self) -> dict[str, Any]:
+        text = await asyncio.wait_for(self.connection.recv(), DEADLINE)
+        message: dict[str, Any] = json.loads(text)
+        return message
+
+    async def hello(self, call_id: str, token: str) -> dict[str, Any]:
+        await self.send({"messageType": "hello", "callId": call_id, "auth": token})
+        return await self.receive()
+
+    async def action(self, event: str, **extra: Any) -> None:
+        await self.send({"messageType": "action", "event": event, **extra})
+
+    async def expect(self, state: str, reason: str | None = None) -> None:
+        message = await self.receive()
+        expected: dict[str, Any] = {"messageType": "progress", "state": state}
+        if reason is not None:
+            expected["reason"] = reason
+        assert message == expected
+
+    async def expect_error(self, reason: str) -> None:
+        assert await self.receive() == {"messageType": "error", "reason": reason}
+        await self.expect_closed()
+
+    async def expect_closed(self) -> None:
+        """The server closes: nothing more arrives before the close."""
+        with pytest.raises(ConnectionClosed):
+            extra = await asyncio.wait_for(self.connection.recv(), DEADLINE)
+            raise AssertionError(f"unexpected message before close: {extra}")
