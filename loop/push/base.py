@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import email.utils
 import hashlib
 import json
+import time
 from collections.abc import Mapping
 from typing import ClassVar, Literal
 from urllib.parse import urlsplit
+
+import httpx
 
 from loop.storage import PushTarget, Topic
 
@@ -30,6 +34,13 @@ class Delivery:
 
     status: int
     """HTTP status of the push service's answer."""
+    retry_after: float | None = None
+    """Seconds the push service asked us to wait (``Retry-After``), if it said so."""
+
+    @classmethod
+    def from_response(cls, response: httpx.Response) -> Delivery:
+        header = response.headers.get("retry-after")
+        return cls(response.status_code, parse_retry_after(header) if header else None)
 
     @property
     def ok(self) -> bool:
@@ -38,8 +49,28 @@ class Delivery:
     @property
     def gone(self) -> bool:
         """The push service says the target no longer exists (404/410). SimplePush
-        ignores this, as the original did; Web Push should drop the subscription."""
+        ignores this, as the original did; Web Push drops the subscription."""
         return self.status in (404, 410)
+
+    @property
+    def retryable(self) -> bool:
+        """A transient refusal (overload, rate limit): the same message may succeed later."""
+        return self.status == 429 or self.status >= 500
+
+
+def parse_retry_after(value: str) -> float | None:
+    """``Retry-After`` as seconds from now: delta-seconds or an HTTP date (RFC 9110
+    §10.2.3); None when unreadable, so a garbled header never blocks a retry."""
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 class Sender(abc.ABC):
@@ -54,6 +85,9 @@ class Sender(abc.ABC):
 
     kind: ClassVar[Kind]
     """The target kind this sender handles; also names its metric, ``loop.<kind>.call``."""
+    forgets_gone: ClassVar[bool] = False
+    """Whether a 404/410 (:attr:`Delivery.gone`) means the registration is dead and should
+    be removed from storage (Web Push, RFC 8030 §7.3) rather than merely a failure."""
 
     @abc.abstractmethod
     async def send(self, target: PushTarget, *, topic: Topic, version: int) -> Delivery:

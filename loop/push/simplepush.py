@@ -24,4 +24,4 @@ class SimplePushSender(Sender):
         if not isinstance(target, str):
             raise TypeError("a SimplePush target is a URL string")
         response = await self.http.put(target, content=f"version={version}", headers=_HEADERS)
-        return Delivery(status=response.status_code)
+        return Delivery.from_response(response)

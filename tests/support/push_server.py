@@ -13,6 +13,7 @@ API::
     server.respond_with(500)               # every path: 500 from now on
     server.respond_with(200, delay=1.5)    # answer after 1.5 s
     server.respond_with(410, path="/gone") # only this path (exact match)
+    server.respond_with(503, headers={"Retry-After": "1"}, times=2)  # the next 2, then as before
     server.hang(path="/stuck")             # never answer (until release() or stop())
     server.release()                       # let hanging requests finish (they get their status)
     server.reset()                         # back to 200, no delay, for every path
@@ -20,20 +21,23 @@ API::
     server.requests                        # [PushRequest(method, path, headers, body)]
     server.stop()
 
-Defaults: every path answers ``200`` with an empty body, immediately.
+Defaults: every path answers ``200`` with an empty body, immediately. Pass an
+``ssl.SSLContext`` to serve HTTPS (``origin`` then starts ``https://``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import http.server
 import math
+import ssl
 import threading
 import time
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs
 
 HANG = math.inf
@@ -47,6 +51,8 @@ class PushRequest:
     headers: dict[str, str]
     """Lower-cased names."""
     body: bytes
+    at: float = dataclasses.field(default_factory=time.monotonic, compare=False)
+    """When it arrived (``time.monotonic()``), to measure gaps between retries."""
 
     @property
     def text(self) -> str:
@@ -61,17 +67,23 @@ class PushRequest:
 class _Rule:
     status: int = 200
     delay: float = 0.0
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class PushServer:
-    def __init__(self) -> None:
+    def __init__(self, *, ssl_context: ssl.SSLContext | None = None) -> None:
         self.requests: list[PushRequest] = []
         self._lock = threading.Lock()
         self._default = _Rule()
         self._rules: dict[str, _Rule] = {}
+        self._queued: dict[str | None, collections.deque[_Rule]] = {}
         self._release = threading.Event()
         self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
+        self._scheme = "http"
+        if ssl_context is not None:
+            self._httpd.socket = ssl_context.wrap_socket(self._httpd.socket, server_side=True)
+            self._scheme = "https"
         self._httpd.push_server = self  # type: ignore[attr-defined]
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -79,7 +91,7 @@ class PushServer:
 
     # -- life cycle -----------------------------------------------------------------
 
-    def start(self) -> PushServer:
+    def start(self) -> Self:
         self._thread.start()
         return self
 
@@ -90,7 +102,7 @@ class PushServer:
         self._httpd.server_close()
         self._thread.join(timeout=5)
 
-    def __enter__(self) -> PushServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
@@ -106,7 +118,7 @@ class PushServer:
     @property
     def origin(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{self._scheme}://{host!s}:{port}"
 
     @property
     def ws_uri(self) -> str:
@@ -119,13 +131,23 @@ class PushServer:
     # -- behaviour ----------------------------------------------------------------
 
     def respond_with(
-        self, status: int = 200, delay: float = 0.0, *, path: str | None = None
+        self,
+        status: int = 200,
+        delay: float = 0.0,
+        *,
+        path: str | None = None,
+        headers: dict[str, str] | None = None,
+        times: int | None = None,
     ) -> None:
-        """Answer ``status`` after ``delay`` seconds (:data:`HANG`: never), for ``path``
-        only (exact match, query string excluded) or, when None, for every other path."""
-        rule = _Rule(status, delay)
+        """Answer ``status`` (with ``headers``) after ``delay`` seconds (:data:`HANG`:
+        never), for ``path`` only (exact match, query string excluded) or, when None, for
+        every other path. With ``times``, only the next ``times`` such requests answer so
+        (queued after earlier ``times`` rules), then the standing rules apply again."""
+        rule = _Rule(status, delay, tuple((headers or {}).items()))
         with self._lock:
-            if path is None:
+            if times is not None:
+                self._queued.setdefault(path, collections.deque()).extend([rule] * times)
+            elif path is None:
                 self._default = rule
             else:
                 self._rules[path] = rule
@@ -144,11 +166,18 @@ class PushServer:
         with self._lock:
             self._default = _Rule()
             self._rules.clear()
+            self._queued.clear()
         self._release.set()
 
     def rule_for(self, path: str) -> _Rule:
+        """The rule for a request that just arrived (consumes a ``times`` rule)."""
+        path = path.partition("?")[0]
         with self._lock:
-            return self._rules.get(path.partition("?")[0], self._default)
+            for key in (path, None):
+                queued = self._queued.get(key)
+                if queued:
+                    return queued.popleft()
+            return self._rules.get(path, self._default)
 
     def record(self, request: PushRequest) -> None:
         with self._lock:
@@ -195,6 +224,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.push_server.wait_delay(rule.delay)
         with contextlib.suppress(OSError):  # the client may have given up (timeouts)
             self.send_response(rule.status)
+            for name, value in rule.headers:
+                self.send_header(name, value)
             self.send_header("Content-Length", "0")
             self.end_headers()
 

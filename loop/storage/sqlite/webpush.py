@@ -2,12 +2,51 @@
 
 A mixin of :class:`loop.storage.sqlite.SQLiteStorage`: it uses the backend's plumbing
 (``_transaction``, ``_run``) and brings its own tables in ``SCHEMA`` (created with
-``IF NOT EXISTS`` at every start) and ``TABLES`` (emptied by ``flush``).
+``IF NOT EXISTS`` at every start) and ``TABLES`` (emptied by ``flush``). Web Push needs no
+table of its own: subscriptions live in ``push`` beside SimplePush URLs.
 """
 
 from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from loop.storage import BackendError, PushTarget
+
+USER_TARGETS = "SELECT device, topic, target FROM push WHERE user = ?"
+DELETE_TARGET = "DELETE FROM push WHERE user = ? AND device = ? AND topic = ?"
+
+
+class _Plumbing(Protocol):
+    """What the mixin uses of :class:`~loop.storage.sqlite.SQLiteStorage`."""
+
+    def _run(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ...
+    ) -> sqlite3.Cursor: ...
+
+    def _transaction(
+        self, *, write: bool, now: float | None = None
+    ) -> contextlib.AbstractContextManager[None]: ...
 
 
 class SQLiteWebPushStorage:
     SCHEMA: tuple[str, ...] = ()
     TABLES: tuple[str, ...] = ()
+
+    async def forget_push_target(
+        self: _Plumbing, user: str, target: PushTarget, *, now: float
+    ) -> int:
+        """Targets are compared as decoded JSON, so the stored text's form never matters;
+        a user has a handful of rows (devices x topics), read through the primary key."""
+        try:
+            with self._transaction(write=True, now=now):
+                rows = self._run(USER_TARGETS, (user,)).fetchall()
+                dead = [(d, t) for d, t, text in rows if json.loads(text) == target]
+                for device, topic in dead:
+                    self._run(DELETE_TARGET, (user, device, topic))
+                return len(dead)
+        except sqlite3.Error as error:  # wrap_sqlite_error, which this module cannot import
+            raise BackendError(error) from error
