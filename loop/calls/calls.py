@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from loop import errors
@@ -19,7 +19,7 @@ from loop.calls.identities import callee_identities
 from loop.crypto import decrypt, random_hex, session_identity_key
 from loop.identity import user_mac
 from loop.media import MediaSession
-from loop.storage.calls import Call, CallUrl
+from loop.storage.calls import Call, CallCreated, CallUrl
 
 if TYPE_CHECKING:
     from loop.app import Services
@@ -106,7 +106,7 @@ async def start_direct(services: Services, caller: HawkCaller, body: Mapping[str
     )
     if not created.callees:
         raise errors.user_unavailable()
-    _notify(services, created.push_targets, started.call, "call.direct")
+    _notify(services, created, started.call, "call.direct")
     return started
 
 
@@ -127,7 +127,7 @@ async def start_from_link(services: Services, url: CallUrl, body: Mapping[str, A
     created = await services.storage.create_call(
         started.call, callees=[url.user], reachable_only=False, now=services.clock.now()
     )
-    _notify(services, created.push_targets, started.call, "call.token")
+    _notify(services, created, started.call, "call.token")
     return started
 
 
@@ -155,8 +155,14 @@ def _token(services: Services, media: MediaSession, now: float) -> str:
     return services.media.mint_token(media, role="publisher", expires_at=expires_at)
 
 
-def _notify(services: Services, targets: Sequence[Any], call: Call, reason: str) -> None:
-    services.push.notify(targets, topic="calls", version=call.timestamp, reason=reason)
+def _notify(services: Services, created: CallCreated, call: Call, reason: str) -> None:
+    """Push the callees' ``calls`` targets. With one callee the notifier also learns whose
+    targets they are, so a Web Push subscription reported gone is forgotten; the targets of
+    several callees come merged, and a gone one then simply stays until its session ends."""
+    user = created.callees[0] if len(created.callees) == 1 else None
+    services.push.notify(
+        created.push_targets, topic="calls", version=call.timestamp, reason=reason, user=user
+    )
 
 
 def caller_view(settings: Settings, started: Started) -> dict[str, Any]:
