@@ -19,7 +19,6 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from mohawk.base import Resource
 from mohawk.exc import HawkFail
 from mohawk.util import (
     calculate_mac,
@@ -124,19 +123,28 @@ async def verify_with(
     """:func:`verify` for any credential store (the MSISDN gateway has its own): the same
     checks in the same order; returns the verified header attributes."""
     attributes = parse(attributes_text)
-    url = request_url_for(request, protocol)
+    host, port, target = request_target(request, protocol)
     key = await lookup(attributes)
     credentials = {"id": attributes["id"], "key": key, "algorithm": ALGORITHM}
-    resource = _resource(url, request.method, credentials, attributes, ext=attributes.get("ext"))
-    mac = calculate_mac("header", resource, attributes.get("hash"))
+    signed = _Signed(
+        credentials=credentials,
+        timestamp=attributes["ts"],
+        nonce=attributes["nonce"],
+        method=request.method,
+        name=target,
+        host=host,
+        port=port,
+        ext=attributes.get("ext"),
+        app=attributes.get("app"),
+        dlg=attributes.get("dlg"),
+    )
+    mac = calculate_mac("header", signed, attributes.get("hash"))
     if not constant_time_equals(mac, attributes["mac"]):
         raise _failure(BAD_MAC)
     if "hash" in attributes and check_payload_hash:
         await _check_payload(request, attributes["hash"])
     _check_timestamp(attributes["ts"], int(now()), timestamp_skew, credentials)
-    request.scope[SERVER_AUTHORIZATION_KEY] = _response_header(
-        url, request.method, credentials, attributes
-    )
+    request.scope[SERVER_AUTHORIZATION_KEY] = _response_header(signed)
     return attributes
 
 
@@ -158,27 +166,42 @@ def bad_header_format() -> errors.LoopError:
     return errors.LoopError(400, errors.Errno.INVALID_AUTH_TOKEN, BAD_HEADER_FORMAT)
 
 
-def request_url(request: Request, settings: Settings) -> str:
-    """The URL the client signed: its ``Host`` (port 80 unless given, 443 behind TLS) and the
-    request target exactly as sent (path with ``/v0`` when used, and query string)."""
-    return request_url_for(request, settings.protocol)
-
-
-def request_url_for(request: Request, protocol: str) -> str:
-    """:func:`request_url` given the public ``protocol`` (``http`` or ``https``)."""
+def request_target(request: Request, protocol: str) -> tuple[str, str, str]:
+    """``(host, port, target)`` as the client signed them: its ``Host`` (port 80 unless
+    given, 443 when TLS ends in front of us) and the request target exactly as sent (path
+    with ``/v0`` when used, and query string)."""
     match = _HOST.fullmatch(request.headers.get("host", "").strip())
     if match is None:
         raise errors.LoopError(400, errors.Errno.INVALID_AUTH_TOKEN, INVALID_HOST)
-    port = match["port"] or "80"
-    if protocol == "https":
-        port = "443"
+    port = "443" if protocol == "https" else match["port"] or "80"
     scope = request.scope
     raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
     target = raw_path.split(b"?", 1)[0].decode("latin-1")
     query = scope.get("query_string", b"").decode("latin-1")
     if query:
         target += "?" + query
-    return f"http://{match['host']}:{port}{target}"
+    host = match["host"].lower()
+    if host.startswith("["):  # an IPv6 literal is signed without its brackets
+        host = host[1:-1]
+    return host, port, target
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Signed:
+    """What a Hawk MAC covers, in the shape ``mohawk.util.calculate_mac`` reads. Built
+    directly: ``mohawk.base.Resource`` re-parses a URL and pretty-prints it into a debug
+    log on every construction, which cost a tenth of the server's CPU under load."""
+
+    credentials: dict[str, str]
+    timestamp: str
+    nonce: str
+    method: str
+    name: str
+    host: str
+    port: str
+    ext: str | None
+    app: str | None
+    dlg: str | None
 
 
 async def _lookup(services: Services, attributes: dict[str, str]) -> Session:
@@ -215,33 +238,10 @@ def _check_timestamp(ts: str, now: int, skew: int, credentials: dict[str, str]) 
     )
 
 
-def _response_header(
-    url: str, method: str, credentials: dict[str, str], attributes: dict[str, str]
-) -> str:
+def _response_header(signed: _Signed) -> str:
     """``Hawk mac="…"`` over the request's artifacts, without payload hash or ext (§3.3)."""
-    resource = _resource(url, method, credentials, attributes, ext=None)
-    mac = calculate_mac("response", resource, None).decode("ascii")
-    return f'Hawk mac="{mac}"'
-
-
-def _resource(
-    url: str,
-    method: str,
-    credentials: dict[str, str],
-    attributes: dict[str, str],
-    ext: str | None,
-) -> Resource:
-    return Resource(
-        url=url,
-        method=method,
-        credentials=dict(credentials),
-        nonce=attributes["nonce"],
-        timestamp=attributes["ts"],
-        ext=ext,
-        app=attributes.get("app"),
-        dlg=attributes.get("dlg"),
-        always_hash_content=False,
-    )
+    mac = calculate_mac("response", dataclasses.replace(signed, ext=None), None)
+    return f'Hawk mac="{mac.decode("ascii")}"'
 
 
 def _failure(message: str) -> errors.LoopError:
