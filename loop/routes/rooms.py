@@ -1,0 +1,207 @@
+"""``/rooms`` and the draft's ``/room-url`` aliases (loop-api.md §4.12; decisions D2).
+
+Handlers keep the spec's order of checks. Bodies are parsed first, as the original's
+app-wide body parser did. Where the spec puts the room lookup before authentication
+(``GET``/``POST /rooms/{token}``), or right after it (``PATCH``), both run concurrently
+and their outcomes are then judged in the spec's order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Iterator, Mapping
+from typing import Any, TypeVar
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from loop import auth, errors
+from loop.app import services
+from loop.auth import HawkCaller, ParticipantToken, RoomCaller
+from loop.rooms import lifecycle, participation, validation
+from loop.rooms.validation import ALERT
+from loop.rooms.views import full_view, public_view, room_url
+from loop.storage import RoomState
+from loop.web.requests import json_body, json_response, no_content, require_params
+
+A = TypeVar("A")
+B = TypeVar("B")
+ROOM_NOT_FOUND = {
+    "code": 404,
+    "errno": int(errors.Errno.INVALID_TOKEN),
+    "error": "Room not found.",
+}
+
+
+# -- /rooms -----------------------------------------------------------------------------------
+
+
+async def create_room(request: Request) -> Response:
+    """``POST /rooms``: 201 with the new room's token, link and expiry."""
+    return await _create(request, status=201)
+
+
+async def create_room_url(request: Request) -> Response:
+    """``POST /room-url``: the draft's create, answered 200 (D2)."""
+    return await _create(request, status=200)
+
+
+async def _create(request: Request, status: int) -> Response:
+    body = await json_body(request)
+    caller = await auth.require_hawk(request)
+    require_params(request, body, ("context", "roomName"), "roomOwner", "maxSize")
+    svc = services(request)
+    with _alerting(body):
+        params = validation.room_params(body, svc.settings.rooms)
+        channel = validation.channel(body)
+        room = await lifecycle.create(svc, caller, params, channel)
+    answer = {
+        "roomToken": room.token,
+        "roomUrl": room_url(svc.settings.rooms, room.token),
+        "expiresAt": room.expires_at,
+    }
+    return json_response(answer, status, headers=_alert(body))
+
+
+async def list_rooms(request: Request) -> Response:
+    """``GET /rooms[?version=]``: full views, then tombstones of recent deletions."""
+    caller = await auth.require_hawk(request)
+    since = validation.version(request.query_params.get("version"))
+    return json_response(await lifecycle.listing(services(request), caller, since))
+
+
+async def delete_rooms(request: Request) -> Response:
+    """``PATCH /rooms`` (bulk delete): 207 with one answer per token, 404 if none went."""
+    body = await json_body(request)
+    caller = await auth.require_hawk(request)
+    require_params(request, body, "deleteRoomTokens")
+    tokens = validation.delete_tokens(body)
+    deleted = set(await lifecycle.delete_many(services(request), caller, tokens))
+    responses = {token: {"code": 200} if token in deleted else ROOM_NOT_FOUND for token in tokens}
+    return json_response({"responses": responses}, 207 if deleted else 404)
+
+
+# -- /rooms/{token} ---------------------------------------------------------------------------
+
+
+async def get_room(request: Request) -> Response:
+    """``GET /rooms/{token}``: the full view for members and the owner, else the public
+    one (also for authenticated strangers, D10)."""
+    state, caller = await _room_and_caller(request)
+    settings = services(request).settings.rooms
+    if _is_member(caller, state):
+        return json_response(full_view(state, settings))
+    return json_response(public_view(state.room, settings))
+
+
+async def update_room(request: Request) -> Response:
+    """``PATCH /rooms/{token}`` and ``PUT /room-url/{token}``: 404, 400, then 403."""
+    body = await json_body(request)
+    svc = services(request)
+    token = request.path_params["token"]
+    caller, state = await _both(auth.require_hawk(request), _live_room(request, token))
+    with _alerting(body):
+        params = validation.room_params(body, svc.settings.rooms)
+        lifecycle.check_owner(caller, state.room)
+        room = await lifecycle.update(svc, caller, state, params)
+    return json_response({"expiresAt": room.expires_at}, headers=_alert(body))
+
+
+async def delete_room(request: Request) -> Response:
+    """``DELETE /rooms/{token}`` and ``DELETE /room-url/{token}``."""
+    caller = await auth.require_hawk(request)
+    await lifecycle.delete(services(request), caller, request.path_params["token"])
+    return no_content()
+
+
+async def room_action(request: Request) -> Response:
+    """``POST /rooms/{token}``: ``join`` (anyone), ``refresh``, ``status``, ``leave``,
+    ``logDomain`` (participants)."""
+    body = await json_body(request)
+    state, caller = await _room_and_caller(request)
+    action = validation.action(body)
+    svc = services(request)
+    if action == "join":
+        require_params(request, body, "displayName", "clientMaxSize")
+        name, size = validation.join_params(body)
+        return json_response(await participation.join(svc, caller, state, name, size))
+    pid = participation.require_credentials(caller)
+    if action == "refresh":
+        return json_response(await participation.refresh(svc, state, pid))
+    if action == "leave":
+        await participation.leave(svc, state, pid)
+    elif action == "status":
+        participation.status(state, pid, validation.status(body))
+    else:
+        participation.log_domains(svc, state, pid, validation.domains(body))
+    return no_content()
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+async def _live_room(request: Request, token: str) -> RoomState:
+    svc = services(request)
+    state = await svc.storage.get_room(token, now=svc.clock.now())
+    if state is None:
+        raise errors.token_not_found()
+    return state
+
+
+async def _both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
+    """Run both concurrently; when both fail, the first one's error is the answer."""
+    a, b = await asyncio.gather(first, second, return_exceptions=True)
+    if isinstance(a, BaseException):
+        raise a
+    if isinstance(b, BaseException):
+        raise b
+    return a, b
+
+
+async def _room_and_caller(request: Request) -> tuple[RoomState, RoomCaller]:
+    """The room (404/105 wins) then the caller, looked up concurrently; a Basic token
+    must belong to a live participant of this room (§3.6)."""
+    state, caller = await _both(
+        _live_room(request, request.path_params["token"]), auth.room_caller(request)
+    )
+    participation.check_participant_token(caller, state)
+    return state, caller
+
+
+def _is_member(caller: RoomCaller, state: RoomState) -> bool:
+    if isinstance(caller, ParticipantToken):
+        return True  # checked against the participants already
+    if isinstance(caller, HawkCaller):
+        is_owner = caller.session.user == state.room.owner
+        return is_owner or participation.is_participant(state, caller.session.hawk_id_hmac)
+    return False
+
+
+def _alert(body: Mapping[str, Any]) -> dict[str, str]:
+    return ALERT if "roomName" in body else {}
+
+
+@contextlib.contextmanager
+def _alerting(body: Mapping[str, Any]) -> Iterator[None]:
+    """Errors found once ``roomName`` was seen still carry the ``Alert`` header."""
+    try:
+        yield
+    except errors.LoopError as exc:
+        exc.headers.update(_alert(body))
+        raise
+
+
+routes: list[BaseRoute] = [
+    Route("/rooms", create_room, methods=["POST"]),
+    Route("/rooms", list_rooms, methods=["GET"]),
+    Route("/rooms", delete_rooms, methods=["PATCH"]),
+    Route("/rooms/{token}", get_room, methods=["GET"]),
+    Route("/rooms/{token}", update_room, methods=["PATCH"]),
+    Route("/rooms/{token}", delete_room, methods=["DELETE"]),
+    Route("/rooms/{token}", room_action, methods=["POST"]),
+    Route("/room-url", create_room_url, methods=["POST"]),
+    Route("/room-url/{token}", update_room, methods=["PUT"]),
+    Route("/room-url/{token}", delete_room, methods=["DELETE"]),
+]
