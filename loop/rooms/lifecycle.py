@@ -30,6 +30,7 @@ def notify_owner(services: Services, change: RoomChange, event: Event) -> None:
         topic="rooms",
         version=change.version,
         reason=f"rooms.notifyowner.{event}",
+        user=change.owner,
     )
 
 
