@@ -70,7 +70,7 @@ async def update(
 ) -> Room:
     """Apply what the body carried; without ``expiresIn`` the expiry is kept (D9)."""
     now = services.clock.now()
-    changes: dict[str, Any] = {"update_time": int(now), "expires_at": state.room.expires_at}
+    changes: dict[str, Any] = {"update_time": int(now)}
     if params.expires_in is not None:
         changes["expires_in"] = params.expires_in
         changes["expires_at"] = int(now) + params.expires_in * HOUR

@@ -250,7 +250,8 @@ class Storage(CallStorage, AccountStorage, WebPushStorage, abc.ABC):
         self, token: str, *, owner: str, changes: Mapping[str, Any], now: float
     ) -> tuple[Room, RoomChange]:
         """Apply ``changes`` (a mapping of :class:`Room` field names to new values, which
-        must include ``update_time`` and ``expires_at``) to the owner's live room.
+        must include ``update_time``) to the owner's live room. Without ``expires_at`` the
+        room keeps its current expiry, whatever a concurrent join set it to (D9).
 
         Raises :class:`RoomNotFound`, then :class:`NotRoomOwner`. Returns the updated room.
         """

@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from loop.app import Services, create_app
 from loop.clock import SystemClock
 from loop.config import TimersSettings
-from tests.support.app import test_settings as make_settings
+from tests.support.app import make_settings as make_settings
 from tests.support.calls import sign_in
 from tests.support.client import LoopClient
 from tests.support.push_server import PushServer

@@ -10,7 +10,7 @@ import pytest
 
 from loop.app import Services
 from loop.clock import FakeClock
-from tests.support.app import running_app, test_settings
+from tests.support.app import make_settings, running_app
 from tests.support.client import LoopClient
 
 
@@ -39,7 +39,7 @@ class Harness:
 @pytest.fixture
 async def harness(storage_url: str) -> AsyncIterator[Harness]:
     """App + services + a Hawk client at ``/`` (use ``client.prefix`` to change it)."""
-    async with running_app(test_settings(storage_url)) as (app, services, clock):
+    async with running_app(make_settings(storage_url)) as (app, services, clock):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://localhost:5000"

@@ -10,8 +10,8 @@ import pytest
 
 from loop.config import CallUrlsSettings
 from tests.routes.conftest import Harness
+from tests.support.app import make_settings as make_settings
 from tests.support.app import running_app
-from tests.support.app import test_settings as make_settings
 from tests.support.calls import sign_in
 from tests.support.client import HawkSession, LoopClient, assert_error
 

@@ -235,7 +235,7 @@ def _free_port() -> int:
 def live_server(tmp_path: Path) -> Iterator[str]:
     """uvicorn serving the app on a free port (sqlite backend), in a thread."""
     port = _free_port()
-    settings = app_support.test_settings(f"sqlite:///{tmp_path / 'loop.db'}")
+    settings = app_support.make_settings(f"sqlite:///{tmp_path / 'loop.db'}")
     app = create_app(settings, background_jobs=False)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

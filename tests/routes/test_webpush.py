@@ -18,7 +18,7 @@ from loop.crypto import hmac_hex
 from loop.push.vapid import VapidSigner, generate_private_key
 from loop.storage import from_url as storage_from_url
 from tests.routes.conftest import Harness
-from tests.support.app import test_settings as settings_for
+from tests.support.app import make_settings as settings_for
 from tests.support.client import HawkSession
 from tests.support.push_server import PushServer
 from tests.support.rooms import act, basic, create_room, harness_with, joined, registered

@@ -15,7 +15,7 @@ from loop.clock import FakeClock
 from loop.config import Settings, StorageSettings
 
 
-def test_settings(storage_url: str, **overrides: Any) -> Settings:
+def make_settings(storage_url: str, **overrides: Any) -> Settings:
     """Defaults with secrets fixed and a test storage; ``overrides`` replace top-level
     fields (pass section dataclasses, e.g. ``rooms=RoomsSettings(max_size=3)``)."""
     settings = Settings(

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import mohawk
+from mohawk.base import EmptyValue
 
 from loop.clock import Clock
 from loop.crypto import hawk_credentials
@@ -81,13 +82,14 @@ class LoopClient:
         hash_payload: bool = True,
         nonce: str | None = None,
     ) -> str:
+        hashed = hash_payload and content is not None
         sender = mohawk.Sender(
             hawk.credentials,
             url,
             method,
-            content=content if content is not None and hash_payload else "",
-            content_type=content_type if content is not None and hash_payload else "",
-            always_hash_content=hash_payload and content is not None,
+            content=content if hashed else EmptyValue,
+            content_type=(content_type or "") if hashed else EmptyValue,
+            always_hash_content=hashed,
             nonce=nonce,
             _timestamp=int(self.clock.now()),
         )

@@ -13,7 +13,7 @@ from loop.crypto import encrypt, hmac_hex, session_identity_key
 from loop.hawk import hawk_id_hmac
 from loop.storage import RoomState
 from tests.routes.conftest import Harness
-from tests.support.app import running_app, test_settings
+from tests.support.app import make_settings, running_app
 from tests.support.client import HawkSession, LoopClient
 
 CONTEXT = {"value": "T3BhcXVlIGNvbnRleHQ=\r\nbW9yZQ==", "alg": "AES-GCM", "wrappedKey": "d3JhcA=="}
@@ -23,8 +23,8 @@ ROOM = {"roomOwner": "Alice", "maxSize": 5, "context": CONTEXT}
 
 @asynccontextmanager
 async def harness_with(storage_url: str, **overrides: Any) -> AsyncIterator[Harness]:
-    """Like the ``harness`` fixture, with settings ``overrides`` (see ``test_settings``)."""
-    async with running_app(test_settings(storage_url, **overrides)) as (app, services, clock):
+    """Like the ``harness`` fixture, with settings ``overrides`` (see ``make_settings``)."""
+    async with running_app(make_settings(storage_url, **overrides)) as (app, services, clock):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://localhost:5000"

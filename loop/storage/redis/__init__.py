@@ -273,7 +273,7 @@ class RedisStorage(RedisCallStorage, RedisAccountStorage, RedisWebPushStorage, S
             token,
             owner,
             number(update_time),
-            number(changes["expires_at"]),
+            number(changes["expires_at"]) if "expires_at" in changes else "",
             *codec.room_changes(changes),
         )
         room_flat, texts = _outcome(reply)

@@ -16,6 +16,8 @@ from loop.storage.testing.factories import (
     HOUR,
     T0,
     examples,
+    join,
+    make_participant,
     make_room,
     make_session,
     open_session,
@@ -129,6 +131,19 @@ class RoomsContract:
             room.token, owner=room.owner, changes=changes, now=T0 + 1
         )
         assert updated == dataclasses.replace(room, update_time=T0 + 1)
+
+    async def test_update_without_expiry_keeps_the_current_one(self, storage: Storage) -> None:
+        """D9: a PATCH without ``expiresIn`` keeps the expiry, including one a join set
+        after the caller read the room."""
+        room = make_room()
+        await storage.create_room(room, now=T0)
+        await join(storage, room.token, make_participant(), now=T0 + 1, room_expires_at=T0 + 900)
+        updated, _ = await storage.update_room(
+            room.token, owner=room.owner, changes={"update_time": T0 + 2}, now=T0 + 2
+        )
+        assert updated.expires_at == T0 + 900
+        assert await storage.get_room(room.token, now=T0 + 899) is not None
+        assert await storage.get_room(room.token, now=T0 + 900) is None
 
     async def test_update_can_clear_the_context(self, storage: Storage) -> None:
         room = make_room()
