@@ -44,9 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def serve(settings: Settings) -> None:
-    from loop.logging import configure_logging
-
     from loop.app import create_app
+    from loop.logging import configure_logging
 
     configure_logging(settings.logging)
     os.makedirs(settings.data_dir, exist_ok=True)
