@@ -12,7 +12,7 @@ per request as counted by the server's storage layer (logged at shutdown), plus 
 the commands the Redis server itself executed (INFO commandstats, scripts' inner calls
 included).
 
-    .venv/bin/python bench/room_flow.py --backend both --duration 20 --concurrency 32
+    .venv/bin/python bench/room_flow.py --backend both --duration 10 --repeat 3
 """
 
 from __future__ import annotations
@@ -216,6 +216,13 @@ def wait_until_listening(port: int, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the server did not start")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the process has used (Linux ``/proc``): steadier than wall-clock
+    throughput when the machine is shared."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def storage_stats(log_path: Path) -> dict[str, int]:
     text = log_path.read_text(errors="replace")
     found = re.findall(r'"round_trips":\s*(\d+).*?"commands":\s*(\d+)', text)
@@ -257,7 +264,11 @@ def report(
     return result
 
 
-def bench(backend: str, concurrency: int, duration: float, workdir: Path) -> dict[str, Any]:
+def bench(
+    backend: str, concurrency: int, duration: float, repeat: int, workdir: Path
+) -> dict[str, Any]:
+    """Measure ``repeat`` windows of ``duration`` seconds on one server; requests/s is the
+    median window (a shared machine is noisy), latencies are pooled."""
     port = free_port()
     log_path = workdir / f"server-{backend}.log"
     with contextlib.ExitStack() as stack:
@@ -265,13 +276,24 @@ def bench(backend: str, concurrency: int, duration: float, workdir: Path) -> dic
             storage_url = stack.enter_context(redis_server())
         else:
             storage_url = f"sqlite:///{workdir / 'bench.db'}"
-        with server_process(storage_url, port, log_path):
+        with server_process(storage_url, port, log_path) as server:
             warmup, _, _ = asyncio.run(run_load(port, concurrency, 2))
             if backend == "redis":
                 import redis
 
                 redis.Redis.from_url(storage_url).config_resetstat()
-            latencies, errors, elapsed = asyncio.run(run_load(port, concurrency, duration))
+            latencies, errors, elapsed = [], [], 0.0
+            rates = []
+            cpu_before = cpu_seconds(server.pid)
+            for _ in range(repeat):
+                window, window_errors, window_elapsed = asyncio.run(
+                    run_load(port, concurrency, duration)
+                )
+                rates.append(len(window) / window_elapsed)
+                latencies += window
+                errors += window_errors
+                elapsed += window_elapsed
+            server_cpu = cpu_seconds(server.pid) - cpu_before
             redis_executed = redis_executed_commands(storage_url) if backend == "redis" else None
         stats = storage_stats(log_path)
     if stats:  # the server counted from its start, warm-up included
@@ -281,19 +303,24 @@ def bench(backend: str, concurrency: int, duration: float, workdir: Path) -> dic
         stats["redis_executed"] = redis_executed
     if errors:
         print(f"[{backend}] {len(errors)} unexpected answers, first: {errors[0]}", file=sys.stderr)
-    return report(backend, latencies, errors, elapsed, stats)
+    result = report(backend, latencies, errors, elapsed, stats)
+    result["requests_per_s"] = round(statistics.median(rates), 1)
+    result["requests_per_s_windows"] = [round(rate) for rate in rates]
+    result["server_cpu_us_per_request"] = round(server_cpu * 1e6 / len(latencies))
+    return result
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=["sqlite", "redis", "both"], default="both")
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--duration", type=float, default=20)
+    parser.add_argument("--duration", type=float, default=10, help="seconds per window")
+    parser.add_argument("--repeat", type=int, default=3, help="measured windows")
     args = parser.parse_args()
     backends = ["sqlite", "redis"] if args.backend == "both" else [args.backend]
     with tempfile.TemporaryDirectory(prefix="loop-bench-") as tmp:
         for backend in backends:
-            result = bench(backend, args.concurrency, args.duration, Path(tmp))
+            result = bench(backend, args.concurrency, args.duration, args.repeat, Path(tmp))
             print(json.dumps(result))
     return 0
 

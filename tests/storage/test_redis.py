@@ -4,6 +4,7 @@ the one-round-trip budget, concurrent reapers on separate connections, native TT
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -77,6 +78,28 @@ class TestScripts:
         before = dataclasses.replace(storage.stats)
         assert await storage.get_room("room-1", now=T0) == state
         assert storage.stats.round_trips - before.round_trips == 1
+
+    async def test_a_connection_the_server_dropped_is_replaced(
+        self, storage: RedisStorage, raw: redis.asyncio.Redis
+    ) -> None:
+        """Pooled sockets closed by Redis while idle (timeout, restart) cost no error."""
+        await storage.create_room(make_room(), now=T0)
+        await raw.client_kill_filter(_type="normal", skipme=True)
+        state = await storage.get_room("room-1", now=T0)
+        assert state is not None and state.room.token == "room-1"
+
+    async def test_a_cancelled_call_does_not_leave_its_reply_to_the_next(
+        self, storage: RedisStorage
+    ) -> None:
+        await storage.create_room(make_room(), now=T0)
+        call = asyncio.ensure_future(storage.get_room("room-1", now=T0))
+        await asyncio.sleep(0)
+        call.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await call
+        assert await storage.ping(now=T0)
+        listed = await storage.list_rooms("owner-1", since=None, now=T0)
+        assert [state.room.token for state in listed.rooms] == ["room-1"]
 
     async def test_domain_outcomes_are_not_backend_errors(self, storage: RedisStorage) -> None:
         session = await open_session(storage, make_session())

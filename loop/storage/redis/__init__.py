@@ -46,6 +46,7 @@ from loop.storage.redis import codec, scripts
 from loop.storage.redis.accounts import RedisAccountStorage
 from loop.storage.redis.calls import RedisCallStorage
 from loop.storage.redis.codec import number
+from loop.storage.redis.lane import Lane
 from loop.storage.redis.webpush import RedisWebPushStorage
 
 P = ParamSpec("P")
@@ -119,19 +120,22 @@ def _participant_keys(token: str) -> list[str]:
 class RedisStorage(RedisCallStorage, RedisAccountStorage, RedisWebPushStorage, Storage):
     """:class:`Storage` on one Redis database shared by every server process."""
 
-    def __init__(self, client: redis.asyncio.Redis) -> None:
+    def __init__(self, client: redis.asyncio.Redis, lane: Lane) -> None:
         super().__init__()
         self._client = client
+        """For the rare calls (ping, flush, the pub/sub hub)."""
+        self._lane = lane
+        """For every script call: the hot path."""
 
     async def _run(self, script: scripts.Script, keys: Sequence[str], *args: str) -> Any:
         """One ``EVALSHA`` (``args[0]`` is always ``now``), or ``EVAL`` if the script
         cache was flushed; ``stats`` count what really went over the wire."""
         self._count()
         try:
-            return await self._client.evalsha(script.sha, len(keys), *keys, *args)
+            return await self._lane.execute("EVALSHA", script.sha, len(keys), *keys, *args)
         except NoScriptError:
             self._count()
-            return await self._client.eval(script.source, len(keys), *keys, *args)
+            return await self._lane.execute("EVAL", script.source, len(keys), *keys, *args)
 
     def _count(self) -> None:
         self.stats.round_trips += 1
@@ -142,6 +146,7 @@ class RedisStorage(RedisCallStorage, RedisAccountStorage, RedisWebPushStorage, S
     @wrap_redis_error
     async def close(self) -> None:
         await self._close_call_hub()
+        await self._lane.close()
         await self._client.aclose(close_connection_pool=True)
 
     async def ping(self, *, now: float) -> bool:
@@ -428,4 +433,5 @@ async def from_url(url: str) -> RedisStorage:
         socket_timeout=5,
         retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
     )
-    return RedisStorage(redis.asyncio.Redis(connection_pool=pool))
+    lane = Lane(lambda: pool.connection_class(**pool.connection_kwargs), POOL_SIZE)
+    return RedisStorage(redis.asyncio.Redis(connection_pool=pool), lane)
