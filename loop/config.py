@@ -281,6 +281,16 @@ def load_settings(
     path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
 ) -> Settings:
     """Defaults < TOML file < ``LOOP_*`` environment; raises ConfigError naming the key."""
+    settings = build(Settings, load_raw(path, environ, ENV_PREFIX))
+    validate(settings)
+    return settings
+
+
+def load_raw(
+    path: str | os.PathLike[str] | None, environ: Mapping[str, str] | None, prefix: str
+) -> dict[str, Any]:
+    """The TOML file's tables overlaid with the ``<prefix>*`` environment variables (the
+    Loop server's and the MSISDN gateway's settings load the same way)."""
     raw: dict[str, Any] = {}
     if path is not None:
         try:
@@ -290,10 +300,8 @@ def load_settings(
             raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
-    _merge(raw, _from_environ(os.environ if environ is None else environ))
-    settings = _build(Settings, raw, prefix="")
-    validate(settings)
-    return settings
+    _merge(raw, _from_environ(os.environ if environ is None else environ, prefix))
+    return raw
 
 
 def validate(settings: Settings) -> None:
@@ -395,17 +403,17 @@ def _json_value(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
+def _from_environ(environ: Mapping[str, str], prefix: str) -> dict[str, Any]:
     tree: dict[str, Any] = {}
     for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX):
+        if not name.startswith(prefix) or name == prefix + "CONFIG":
             continue
-        path = name[len(ENV_PREFIX) :].lower().split("__")
+        path = name[len(prefix) :].lower().split("__")
         node = tree
         for part in path[:-1]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
-                raise ConfigError(f"{name}: conflicts with another LOOP_ variable")
+                raise ConfigError(f"{name}: conflicts with another {prefix} variable")
         node[path[-1]] = value
     return tree
 
@@ -421,7 +429,8 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> None:
 _T = typing.TypeVar("_T")
 
 
-def _build(cls: type[_T], raw: Mapping[str, Any], prefix: str) -> _T:
+def build(cls: type[_T], raw: Mapping[str, Any], prefix: str = "") -> _T:
+    """``cls`` (a settings dataclass) from raw values, each cast to its declared type."""
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{prefix.rstrip('.')}: must be a table")
     hints = typing.get_type_hints(cls)
@@ -434,7 +443,7 @@ def _build(cls: type[_T], raw: Mapping[str, Any], prefix: str) -> _T:
         hint = hints[name]
         key = f"{prefix}{name}"
         if dataclasses.is_dataclass(hint):
-            values[name] = _build(hint, value, prefix=f"{key}.")  # type: ignore[arg-type]
+            values[name] = build(hint, value, prefix=f"{key}.")  # type: ignore[arg-type]
         else:
             values[name] = _cast(hint, value, key)
     return cls(**values)

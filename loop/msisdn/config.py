@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from loop.config import ConfigError, Secret, _build, _merge
+from loop.config import ConfigError, Secret, build, load_raw
 
 ENV_PREFIX = "MSISDN_"
 PROVIDERS = ("nexmo", "log")
@@ -154,17 +152,7 @@ def load_msisdn_settings(
     path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
 ) -> MsisdnSettings:
     """Defaults < TOML file < ``MSISDN_*`` environment; :class:`ConfigError` names the key."""
-    raw: dict[str, Any] = {}
-    if path is not None:
-        try:
-            with open(path, "rb") as fp:
-                raw = tomllib.load(fp)
-        except OSError as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
-    _merge(raw, _from_environ(os.environ if environ is None else environ))
-    settings = _build(MsisdnSettings, raw, prefix="")
+    settings = build(MsisdnSettings, load_raw(path, environ, ENV_PREFIX))
     validate(settings)
     return settings
 
@@ -209,18 +197,3 @@ def _is_hex(value: str, nbytes: int) -> bool:
         return len(bytes.fromhex(value)) == nbytes
     except ValueError:
         return False
-
-
-def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
-    tree: dict[str, Any] = {}
-    for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
-            continue
-        path = name[len(ENV_PREFIX) :].lower().split("__")
-        node = tree
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"{name}: conflicts with another {ENV_PREFIX} variable")
-        node[path[-1]] = value
-    return tree

@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from loop.storage.accounts import AccountStorage
 from loop.storage.calls import CallStorage
+from loop.storage.exceptions import BackendError as BackendError
 from loop.storage.exceptions import StorageError as StorageError
 from loop.storage.webpush import WebPushStorage
 
@@ -38,14 +39,6 @@ TOPICS: tuple[Topic, ...] = ("calls", "rooms")
 PushTarget = str | dict[str, Any]
 """A SimplePush URL, or a Web Push subscription ``{"endpoint", "keys": {...}}``. Opaque to
 storage, which keeps it as JSON and deduplicates by value."""
-
-
-class BackendError(StorageError):
-    """The backend failed (unreachable, read-only, corrupt...). Answered 503 errno 201."""
-
-    def __init__(self, original: BaseException | None = None, message: str = "") -> None:
-        super().__init__(message or repr(original))
-        self.original = original
 
 
 class RoomNotFound(StorageError):

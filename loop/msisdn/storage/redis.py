@@ -9,16 +9,14 @@ lets Redis reclaim the memory.
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable, Coroutine, Mapping
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
 import redis.asyncio
 from redis.exceptions import RedisError
 
 from loop.msisdn.storage import (
-    BackendError,
     BindOutcome,
     CertificateRecord,
     CodeCheck,
@@ -27,9 +25,8 @@ from loop.msisdn.storage import (
     GatewayStorage,
     window,
 )
+from loop.storage.redis.errors import wrap_redis_error
 
-P = ParamSpec("P")
-R = TypeVar("R")
 PREFIX = "msisdn:"
 SECRETS = PREFIX + "secrets"
 HEARTBEAT_TTL = 3600
@@ -93,21 +90,6 @@ local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n
 """
-
-
-def wrap_redis_error(
-    method: Callable[P, Coroutine[Any, Any, R]],
-) -> Callable[P, Coroutine[Any, Any, R]]:
-    """Driver errors (and unreachable servers) become :class:`BackendError`."""
-
-    @functools.wraps(method)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return await method(*args, **kwargs)
-        except (RedisError, OSError) as error:
-            raise BackendError(error) from error
-
-    return wrapper
 
 
 def keys(hawk_id_hmac: str) -> dict[str, str]:

@@ -8,13 +8,11 @@ when their key is written again or by :meth:`SQLiteGatewayStorage.hit`'s periodi
 
 from __future__ import annotations
 
-import functools
 import sqlite3
-from collections.abc import Callable, Coroutine, Mapping
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from loop.msisdn.storage import (
-    BackendError,
     BindOutcome,
     CertificateRecord,
     CodeCheck,
@@ -23,6 +21,7 @@ from loop.msisdn.storage import (
     GatewayStorage,
     window,
 )
+from loop.storage.sqlite.errors import wrap_sqlite_error
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -38,26 +37,10 @@ CREATE TABLE IF NOT EXISTS rates (bucket TEXT PRIMARY KEY, window INTEGER NOT NU
     count INTEGER NOT NULL, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS heartbeat (id INTEGER PRIMARY KEY, at REAL NOT NULL);
 """
-VOLATILE = ("sessions", "bindings", "codes")
-TABLES = (*VOLATILE, "certificates", "rates", "secrets", "heartbeat")
-
-P = ParamSpec("P")
 R = TypeVar("R")
 
-
-def wrap_sqlite_error(
-    method: Callable[P, Coroutine[Any, Any, R]],
-) -> Callable[P, Coroutine[Any, Any, R]]:
-    """Driver errors become :class:`BackendError` (503 errno 201)."""
-
-    @functools.wraps(method)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return await method(*args, **kwargs)
-        except sqlite3.Error as error:
-            raise BackendError(error) from error
-
-    return wrapper
+VOLATILE = ("sessions", "bindings", "codes")
+TABLES = (*VOLATILE, "certificates", "rates", "secrets", "heartbeat")
 
 
 class SQLiteGatewayStorage(GatewayStorage):

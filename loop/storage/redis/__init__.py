@@ -14,18 +14,16 @@ Cluster refuses across slots. Single-node and replicated setups are fully suppor
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Coroutine, Mapping, Sequence
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError
 
 from loop.storage import (
-    BackendError,
     JoinConflict,
     NonceReplayed,
     NotParticipant,
@@ -46,13 +44,10 @@ from loop.storage.redis import codec, scripts
 from loop.storage.redis.accounts import RedisAccountStorage
 from loop.storage.redis.calls import RedisCallStorage
 from loop.storage.redis.codec import number
+from loop.storage.redis.errors import DRIVER_ERRORS, wrap_redis_error
 from loop.storage.redis.lane import Lane
 from loop.storage.redis.webpush import RedisWebPushStorage
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-DRIVER_ERRORS = (RedisError, OSError)
 """What the driver raises when Redis is unreachable or refuses: ``OSError`` covers the
 builtin ``ConnectionError`` and ``TimeoutError``."""
 
@@ -65,21 +60,6 @@ _OUTCOMES: dict[str, type[StorageError]] = {
     "conflict": JoinConflict,
     "replayed": NonceReplayed,
 }
-
-
-def wrap_redis_error(
-    method: Callable[P, Coroutine[Any, Any, R]],
-) -> Callable[P, Coroutine[Any, Any, R]]:
-    """Turn driver errors into :class:`BackendError` at the edge, so routes never see them."""
-
-    @functools.wraps(method)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return await method(*args, **kwargs)
-        except DRIVER_ERRORS as error:
-            raise BackendError(error) from error
-
-    return wrapper
 
 
 def _outcome(reply: Any) -> Any:

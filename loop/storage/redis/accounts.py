@@ -12,18 +12,13 @@ sharing the session's hash slot. Account deletion finds the user's devices in
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Coroutine, Sequence
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from redis.exceptions import RedisError
-
-from loop.storage import BackendError
 from loop.storage.accounts import OAuthRecord
 from loop.storage.redis.codec import number
+from loop.storage.redis.errors import wrap_redis_error as _wrap
 from loop.storage.redis.scripts import Script, _script
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 # KEYS: oauth. ARGV: now, state, its expiry. Returns the live state.
 START_OAUTH = _script(
@@ -100,21 +95,6 @@ redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
 def delete_account_script(hooks: tuple[str, ...]) -> Script:
     """The deletion script with the feature mixins' Lua hooks appended (built once)."""
     return _script("delete_account", DELETE_ACCOUNT_BODY + "\n".join(hooks))
-
-
-def _wrap(
-    method: Callable[P, Coroutine[Any, Any, R]],
-) -> Callable[P, Coroutine[Any, Any, R]]:
-    """Driver errors become :class:`BackendError` (as the backend's own methods do)."""
-
-    @functools.wraps(method)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return await method(*args, **kwargs)
-        except (RedisError, OSError) as error:
-            raise BackendError(error) from error
-
-    return wrapper
 
 
 def _oauth_key(hawk_id_hmac: str) -> str:

@@ -18,14 +18,10 @@ changed: the state change and its fan-out to every server process are one round 
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable, Collection, Coroutine, Sequence
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING, Any
 
-from redis.exceptions import RedisError
-
-from loop.storage import BackendError
 from loop.storage.calls import (
     Call,
     CallCreated,
@@ -40,6 +36,7 @@ from loop.storage.calls import (
     RateLimited,
 )
 from loop.storage.redis.codec import number
+from loop.storage.redis.errors import wrap_redis_error as _wrap
 from loop.storage.redis.scripts import Script, _script
 
 if TYPE_CHECKING:
@@ -47,8 +44,6 @@ if TYPE_CHECKING:
 
     from loop.storage.redis.pubsub import RedisHub
 
-P = ParamSpec("P")
-R = TypeVar("R")
 
 # KEYS: url, owner's index, rate. ARGV: now, token, timestamp, expires, json, limit, period.
 CREATE_CALL_URL = _script(
@@ -241,21 +236,6 @@ for _, id in ipairs(redis.call('ZRANGE', 'u:{' .. user .. '}:calls', 0, -1)) do
 end
 redis.call('DEL', 'u:{' .. user .. '}:urls', 'u:{' .. user .. '}:calls')
 """
-
-
-def _wrap(
-    method: Callable[P, Coroutine[Any, Any, R]],
-) -> Callable[P, Coroutine[Any, Any, R]]:
-    """Driver errors become :class:`BackendError` (as the backend's own methods do)."""
-
-    @functools.wraps(method)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return await method(*args, **kwargs)
-        except (RedisError, OSError) as error:
-            raise BackendError(error) from error
-
-    return wrapper
 
 
 def _url_keys(token: str, user: str) -> list[str]:

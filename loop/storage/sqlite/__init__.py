@@ -17,12 +17,11 @@ row matched does a second query find out which domain error to raise.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import sqlite3
-from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from loop.storage import (
     BackendError,
@@ -44,6 +43,7 @@ from loop.storage import (
 )
 from loop.storage.sqlite.accounts import SQLiteAccountStorage
 from loop.storage.sqlite.calls import SQLiteCallStorage
+from loop.storage.sqlite.errors import wrap_sqlite_error
 from loop.storage.sqlite.statements import (
     BIND_IDENTITY,
     DELETE_NONCES_OF,
@@ -97,24 +97,6 @@ nonce for two minutes: about 1,200 a second at full load)."""
 BUSY_TIMEOUT = 5.0
 """How long a writer waits for another process's write lock before failing."""
 LOWEST = -(2**63)
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def wrap_sqlite_error(
-    method: Callable[P, Coroutine[Any, Any, R]],
-) -> Callable[P, Coroutine[Any, Any, R]]:
-    """Turn driver errors into :class:`BackendError`, which the HTTP layer answers 503."""
-
-    @functools.wraps(method)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return await method(*args, **kwargs)
-        except sqlite3.Error as error:
-            raise BackendError(error) from error
-
-    return wrapper
 
 
 def dumps(value: Any) -> str:

@@ -12,17 +12,13 @@ tables.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import sqlite3
-from collections.abc import Callable, Coroutine, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from loop.storage import BackendError
 from loop.storage.accounts import OAuthRecord
-
-P = ParamSpec("P")
-R = TypeVar("R")
+from loop.storage.sqlite.errors import wrap_sqlite_error as _wrap
 
 PURGE_BATCH = 100
 
@@ -66,21 +62,6 @@ DELETE_ACCOUNT = (
     "DELETE FROM rooms WHERE owner = :user",
     "DELETE FROM deleted_rooms WHERE owner = :user",
 )
-
-
-def _wrap(
-    method: Callable[P, Coroutine[Any, Any, R]],
-) -> Callable[P, Coroutine[Any, Any, R]]:
-    """Driver errors become :class:`BackendError` (as the backend's own methods do)."""
-
-    @functools.wraps(method)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return await method(*args, **kwargs)
-        except sqlite3.Error as error:
-            raise BackendError(error) from error
-
-    return wrapper
 
 
 class SQLiteAccountStorage:

@@ -13,11 +13,10 @@ single process; several servers sharing calls need Redis.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import sqlite3
-from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from loop.storage import BackendError
 from loop.storage.calls import (
@@ -34,9 +33,7 @@ from loop.storage.calls import (
     RateLimited,
 )
 from loop.storage.fanout import HubSubscription, LocalHub
-
-P = ParamSpec("P")
-R = TypeVar("R")
+from loop.storage.sqlite.errors import wrap_sqlite_error as _wrap
 
 PURGE_BATCH = 100
 URL_FIELDS = "token user issuer timestamp expires caller_id subject"
@@ -99,21 +96,6 @@ ACCOUNT_DELETION = (
         (SELECT call_id FROM call_callees WHERE user = :user)""",
     "DELETE FROM call_callees WHERE user = :user",
 )
-
-
-def _wrap(
-    method: Callable[P, Coroutine[Any, Any, R]],
-) -> Callable[P, Coroutine[Any, Any, R]]:
-    """Driver errors become :class:`BackendError` (as the backend's own methods do)."""
-
-    @functools.wraps(method)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return await method(*args, **kwargs)
-        except sqlite3.Error as error:
-            raise BackendError(error) from error
-
-    return wrapper
 
 
 def _url(row: Sequence[Any]) -> CallUrl:

@@ -1,0 +1,13 @@
+"""How the Redis backends (Loop's and the MSISDN gateway's) report driver failures."""
+
+from __future__ import annotations
+
+from redis.exceptions import RedisError
+
+from loop.storage.exceptions import translating
+
+DRIVER_ERRORS = (RedisError, OSError)
+"""What redis-py raises, unreachable servers (``OSError``) included."""
+
+wrap_redis_error = translating(*DRIVER_ERRORS)
+"""Every public method of a Redis backend: driver errors become ``BackendError``."""
