@@ -87,7 +87,8 @@ class CallUrlsSettings:
 @dataclasses.dataclass(frozen=True, slots=True)
 class MediaSettings:
     provider: str = "fake"
-    """``fake`` (offline, default), ``tokbox`` (OpenTok / Vonage Video) or ``webrtc``."""
+    """``fake`` (offline, default) or ``tokbox`` (OpenTok / Vonage Video); the built-in
+    ``webrtc`` provider of decisions D18 is not written yet."""
     fake_url: str = "https://call.stage.mozaws.net/"
 
 
@@ -310,8 +311,9 @@ def validate(settings: Settings) -> None:
         (settings.protocol in ("http", "https"), "protocol: must be 'http' or 'https'"),
         (0 < settings.port < 65536, "port: must be between 1 and 65535"),
         (
-            settings.media.provider in ("fake", "tokbox", "webrtc"),
-            "media.provider: must be one of 'fake', 'tokbox', 'webrtc'",
+            settings.media.provider in ("fake", "tokbox"),
+            "media.provider: must be 'fake' or 'tokbox' (the built-in 'webrtc' provider is "
+            "not available yet)",
         ),
         (
             settings.media.provider != "tokbox" or "default" in settings.tokbox.credentials,
