@@ -150,6 +150,8 @@ class MsisdnMountSettings:
 class GaSettings:
     activated: bool = False
     id: str = ""
+    url: str = "https://www.google-analytics.com/collect"
+    """Where ``POST /event`` sends Measurement Protocol hits."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -11,10 +11,11 @@ import logging
 import math
 import random
 import subprocess
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from pathlib import Path
 from typing import Any
 
+import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -222,17 +223,32 @@ async def event(request: Request) -> Response:
     caller = await auth.require_hawk(request)
     if not services(request).settings.ga.activated:
         raise errors.LoopError(405, errors.Errno.UNDEFINED, GA_NOT_CONFIGURED)
-    # Sending to Google Analytics is out of scope: the event is logged instead.
-    logger.info(
-        "analytics.event",
-        extra={
-            "event": str(body["event"])[:100],
-            "action": str(body["action"])[:100],
-            "label": str(body["label"])[:100],
-            "user": caller.session.user[:16],
-        },
-    )
+    svc = services(request)
+    svc.spawn(_send_analytics(svc, caller.session.user, body))
     return no_content()
+
+
+async def _send_analytics(svc: Services, client_id: str, body: Mapping[str, Any]) -> None:
+    """One Measurement Protocol event hit (category = ``event``), as the original's
+    ``universal-analytics`` client sent it; fire-and-forget, so analytics never fails or
+    slows the request. The client id is the user key, already a keyed hash."""
+    ga = svc.settings.ga
+    hit = {
+        "v": "1",
+        "tid": ga.id,
+        "cid": client_id,
+        "t": "event",
+        "ec": str(body["event"])[:150],
+        "ea": str(body["action"])[:500],
+        "el": str(body["label"])[:500],
+    }
+    try:
+        response = await svc.http.post(ga.url, data=hit)
+    except httpx.HTTPError as exc:
+        logger.warning("analytics.failed", extra={"error": type(exc).__name__})
+        return
+    if response.status_code >= 400:
+        logger.warning("analytics.failed", extra={"status": response.status_code})
 
 
 routes: list[BaseRoute] = [

@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from loop.config import CallUrlsSettings, GaSettings, MediaSettings, RoomsSettings
+from loop.hawk import hawk_id_hmac
 from loop.routes import dockerflow
 from tests.routes.conftest import Harness
 from tests.support.client import assert_error
+from tests.support.push_server import PushServer
 
 
 def configure(harness: Harness, **overrides: Any) -> None:
@@ -270,9 +272,33 @@ async def test_event_without_analytics_is_405(harness: Harness, prefix: str) -> 
     assert_error(response, 405, 999, "Google Analytics events are not configured for this server.")
 
 
-async def test_event_with_analytics_is_204(harness: Harness) -> None:
-    configure(harness, ga=GaSettings(activated=True, id="UA-123"))
-    session = await harness.client.register()
-    response = await harness.client.post("/event", json=EVENT, hawk=session)
-    assert response.status_code == 204
-    assert response.content == b""
+async def test_event_with_analytics_is_204_and_sent(harness: Harness) -> None:
+    with PushServer() as analytics:
+        configure(harness, ga=GaSettings(activated=True, id="UA-123", url=analytics.url("/c")))
+        session = await harness.client.register()
+        response = await harness.client.post("/event", json=EVENT, hawk=session)
+        assert response.status_code == 204
+        assert response.content == b""
+        await analytics.wait_for(1, timeout=5)
+    hit = analytics.requests[0]
+    assert (hit.method, hit.path) == ("POST", "/c")
+    user = hawk_id_hmac(harness.services.settings, session.id)
+    assert hit.form == {
+        "v": "1",
+        "tid": "UA-123",
+        "cid": user,
+        "t": "event",
+        "ec": "loop",
+        "ea": "open",
+        "el": "panel",
+    }
+
+
+async def test_a_failing_analytics_service_does_not_fail_the_event(harness: Harness) -> None:
+    with PushServer() as analytics:
+        analytics.respond_with(500)
+        configure(harness, ga=GaSettings(activated=True, id="UA-1", url=analytics.url("/c")))
+        session = await harness.client.register()
+        response = await harness.client.post("/event", json=EVENT, hawk=session)
+        assert response.status_code == 204
+        await analytics.wait_for(1, timeout=5)
