@@ -134,3 +134,14 @@ def _basic_token(credentials: str) -> str:
     if not token:
         raise errors.unauthorized("Basic")
     return token
+
+
+def session_token_headers(token: str | None) -> dict[str, str]:
+    """The headers that hand a newly created session to the client (``None``: no new
+    session, no headers); exposed so the link-clicker page's XHR may read it."""
+    if token is None:
+        return {}
+    return {
+        "Hawk-Session-Token": token,
+        "Access-Control-Expose-Headers": "Hawk-Session-Token",
+    }

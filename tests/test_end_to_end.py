@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +22,7 @@ from requests_hawk import HawkAuth  # type: ignore[import-untyped]
 
 from tests.support.push_server import PushServer
 from tests.support.redis_server import free_port
+from tests.support.servers import console_command
 
 PARTICIPANT_TTL = 1.0
 
@@ -32,8 +31,7 @@ PARTICIPANT_TTL = 1.0
 def loop_server(storage_url: str, data_dir: Path, **env: str) -> Iterator[str]:
     """Run ``loop-server`` (the console command) and yield its ``/v0`` base URL."""
     port = free_port()
-    environ = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("LOOP_")},
+    settings = {
         "LOOP_PORT": str(port),
         "LOOP_STORAGE__URL": storage_url,
         "LOOP_DATA_DIR": str(data_dir),
@@ -42,33 +40,8 @@ def loop_server(storage_url: str, data_dir: Path, **env: str) -> Iterator[str]:
         "LOOP_PUSH_SERVER_URIS": "[]",
         **env,
     }
-    command = [str(Path(sys.executable).parent / "loop-server")]
-    if not Path(command[0]).exists():
-        command = [sys.executable, "-m", "loop.cli"]
-    log = open(data_dir / f"server-{port}.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(command, env=environ, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_for_port(port, process, data_dir / f"server-{port}.log")
+    with console_command("loop-server", port, data_dir / f"server-{port}.log", settings):
         yield f"http://127.0.0.1:{port}/v0"
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"loop-server exited: {log.read_text(errors='replace')}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)
-    raise AssertionError("loop-server did not listen within 30 s")
 
 
 def hawk_auth(token: str, server: str) -> tuple[HawkAuth, HawkAuth]:

@@ -10,13 +10,7 @@ own service whose key Loop fetches from ``/.well-known/browserid``.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,43 +21,11 @@ from requests_hawk import HawkAuth  # type: ignore[import-untyped]
 
 from loop import browserid
 from tests.support.redis_server import free_port
+from tests.support.servers import console_command
 from tests.support.sms_server import SmsServer
 
 NUMBER = "+33623456789"
 CONTEXT = {"value": "b3BhcXVl", "alg": "AES-GCM", "wrappedKey": "d3JhcA=="}
-
-
-@contextlib.contextmanager
-def serve(command: str, port: int, log_path: Path, env: dict[str, str]) -> Iterator[None]:
-    """Run one of the package's console commands until the block ends."""
-    prefixes = ("LOOP_", "MSISDN_")
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)} | env
-    executable = Path(sys.executable).parent / command
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [str(executable)], env=environ, stdout=log, stderr=subprocess.STDOUT
-        )
-        try:
-            _wait_for_port(port, process, log_path)
-            yield
-        finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited: {log.read_text(errors='replace')}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"nothing listened on {port} within 30 s")
 
 
 def loop_env(port: int, tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -170,7 +132,7 @@ def test_a_number_signs_in_through_the_mounted_gateway(
 ) -> None:
     port = free_port()
     env = loop_env(port, tmp_path, LOOP_MSISDN__MOUNT="true") | gateway_env(sms, tmp_path)
-    with serve("loop-server", port, tmp_path / "loop.log", env):
+    with console_command("loop-server", port, tmp_path / "loop.log", env):
         origin = f"http://127.0.0.1:{port}"
         certificate = certificate_for(f"{origin}/msisdn", sms, device)
         sign_in_and_own_a_room(f"{origin}/v0", origin, certificate, device)
@@ -185,8 +147,8 @@ def test_a_number_signs_in_with_keys_fetched_from_the_gateway(
     loop = loop_env(loop_port, tmp_path, LOOP_BROWSERID__TRUSTED_ISSUERS=json.dumps(issuers))
     msisdn = gateway_env(sms, tmp_path, MSISDN_PORT=str(gateway_port))
     with (
-        serve("loop-msisdn", gateway_port, tmp_path / "msisdn.log", msisdn),
-        serve("loop-server", loop_port, tmp_path / "loop.log", loop),
+        console_command("loop-msisdn", gateway_port, tmp_path / "msisdn.log", msisdn),
+        console_command("loop-server", loop_port, tmp_path / "loop.log", loop),
     ):
         certificate = certificate_for(gateway, sms, device)
         origin = f"http://127.0.0.1:{loop_port}"

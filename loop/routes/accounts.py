@@ -40,7 +40,7 @@ async def oauth_params(request: Request) -> Response:
         "scope": config.scope,
         "state": caller.record.state,
     }
-    return json_response(body, headers=_token_headers(token))
+    return json_response(body, headers=auth.session_token_headers(token))
 
 
 async def get_oauth_token(request: Request) -> Response:
@@ -67,15 +67,6 @@ def _require_activated(request: Request) -> None:
     unknown route."""
     if not services(request).settings.fxa_oauth.activated:
         raise HTTPException(404)
-
-
-def _token_headers(token: str | None) -> dict[str, str]:
-    if token is None:
-        return {}
-    return {
-        "Hawk-Session-Token": token,
-        "Access-Control-Expose-Headers": "Hawk-Session-Token",
-    }
 
 
 routes: list[BaseRoute] = [

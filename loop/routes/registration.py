@@ -14,7 +14,7 @@ from loop.web.requests import check_accept, empty_json, json_body, no_content
 async def register(request: Request) -> Response:
     """Create (no header) or authenticate a session, then merge the push targets sent."""
     caller, token = await auth.hawk_or_create(request)
-    created = _token_headers(token)
+    created = auth.session_token_headers(token)
     try:
         check_accept(request)
         targets = sessions.push_targets(await json_body(request), request.query_params)
@@ -44,15 +44,6 @@ async def delete_session(request: Request) -> Response:
     caller = await auth.require_registered(request)
     await services(request).storage.delete_session(caller.session.hawk_id_hmac)
     return no_content()
-
-
-def _token_headers(token: str | None) -> dict[str, str]:
-    if token is None:
-        return {}
-    return {
-        "Hawk-Session-Token": token,
-        "Access-Control-Expose-Headers": "Hawk-Session-Token",
-    }
 
 
 routes: list[BaseRoute] = [

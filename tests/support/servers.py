@@ -1,0 +1,57 @@
+"""The package's console commands (``loop-server``, ``loop-msisdn``) run for real.
+
+End-to-end tests start them as subprocesses on free loopback ports, with an environment
+cleaned of any ``LOOP_``/``MSISDN_`` variable the developer may have set, wait until they
+listen, and stop them with SIGINT (as an operator would) so their shutdown runs too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+START_TIMEOUT = 30.0
+
+
+@contextlib.contextmanager
+def console_command(
+    command: str, port: int, log_path: Path, env: Mapping[str, str]
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``command`` (installed next to this Python) until the block ends; its output
+    goes to ``log_path``, shown in the failure if it exits during start-up."""
+    environ = {
+        k: v for k, v in os.environ.items() if not k.startswith(("LOOP_", "MSISDN_"))
+    } | dict(env)
+    executable = Path(sys.executable).parent / command
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [str(executable)], env=environ, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_until_listening(port, process, log_path)
+            yield process
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def wait_until_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited: {log.read_text(errors='replace')}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listened on port {port} within {START_TIMEOUT:.0f} s")
