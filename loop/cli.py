@@ -30,9 +30,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    environ = {k: v for k, v in os.environ.items() if k != "LOOP_CONFIG"}
     try:
-        settings = load_settings(args.config, environ=environ)
+        settings = load_settings(args.config)
     except ConfigError as exc:
         print(f"loop-server: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -27,10 +27,11 @@ async def read_body(request: Request) -> bytes:
         return cached
     limit: int = request.app.state.max_body_size
     length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > limit):
+    if length is not None:
         if not length.isdigit():
             raise errors.LoopError(400, errors.Errno.BADJSON, "Invalid Content-Length header.")
-        raise errors.too_large(limit)
+        if int(length) > limit:
+            raise errors.too_large(limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():

@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from redis.exceptions import RedisError
-
-from loop.storage import BackendError, PushTarget
+from loop.storage import PushTarget
 from loop.storage.redis import codec
 from loop.storage.redis.codec import number
+from loop.storage.redis.errors import wrap_redis_error
 from loop.storage.redis.scripts import Script, _script
 
 # KEYS: the user's push index. ARGV: now, user, target (canonical JSON).
@@ -62,15 +61,13 @@ class _Plumbing(Protocol):
 
 
 class RedisWebPushStorage:
+    @wrap_redis_error
     async def forget_push_target(
         self: _Plumbing, user: str, target: PushTarget, *, now: float
     ) -> int:
         """Compared as canonical JSON text, the form ``register_push`` stored."""
         (_, text) = codec.target_fields({"rooms": target})
-        try:
-            removed = await self._run(
-                FORGET_PUSH_TARGET, [f"u:{{{user}}}:push"], number(now), user, text
-            )
-        except (RedisError, OSError) as error:  # wrap_redis_error's DRIVER_ERRORS
-            raise BackendError(error) from error
+        removed = await self._run(
+            FORGET_PUSH_TARGET, [f"u:{{{user}}}:push"], number(now), user, text
+        )
         return int(removed)

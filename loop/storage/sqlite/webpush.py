@@ -14,7 +14,8 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from loop.storage import BackendError, PushTarget
+from loop.storage import PushTarget
+from loop.storage.sqlite.errors import wrap_sqlite_error
 
 USER_TARGETS = "SELECT device, topic, target FROM push WHERE user = ?"
 DELETE_TARGET = "DELETE FROM push WHERE user = ? AND device = ? AND topic = ?"
@@ -36,17 +37,15 @@ class SQLiteWebPushStorage:
     SCHEMA: tuple[str, ...] = ()
     TABLES: tuple[str, ...] = ()
 
+    @wrap_sqlite_error
     async def forget_push_target(
         self: _Plumbing, user: str, target: PushTarget, *, now: float
     ) -> int:
         """Targets are compared as decoded JSON, so the stored text's form never matters;
         a user has a handful of rows (devices x topics), read through the primary key."""
-        try:
-            with self._transaction(write=True, now=now):
-                rows = self._run(USER_TARGETS, (user,)).fetchall()
-                dead = [(d, t) for d, t, text in rows if json.loads(text) == target]
-                for device, topic in dead:
-                    self._run(DELETE_TARGET, (user, device, topic))
-                return len(dead)
-        except sqlite3.Error as error:  # wrap_sqlite_error, which this module cannot import
-            raise BackendError(error) from error
+        with self._transaction(write=True, now=now):
+            rows = self._run(USER_TARGETS, (user,)).fetchall()
+            dead = [(d, t) for d, t, text in rows if json.loads(text) == target]
+            for device, topic in dead:
+                self._run(DELETE_TARGET, (user, device, topic))
+            return len(dead)
