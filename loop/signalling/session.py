@@ -70,8 +70,9 @@ class SignallingSession:
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._subscription: CallSubscription | None = None
         self._pump: asyncio.Task[None] | None = None
-        self._window_start = services.clock.now()
+        self._opened = self._window_start = services.clock.now()
         self._window_count = 0
+        self._received = 0
 
     @property
     def joined(self) -> bool:
@@ -83,6 +84,7 @@ class SignallingSession:
         """Handle one client message; the limits are checked before anything is parsed."""
         if self.closed:
             return
+        self._received += 1
         if not self._within_rate():
             await self._refuse("rate-limited", CLOSE_RATE_LIMITED)
             return
@@ -267,6 +269,7 @@ class SignallingSession:
         if self.closed:
             return
         self.closed = True
+        self._log_summary(reason)
         pump = self._pump
         if pump is not None and pump is not asyncio.current_task():
             pump.cancel()
@@ -277,6 +280,19 @@ class SignallingSession:
         if self.channel is not None:
             self._services.signalling.discard(self.channel, self)
             await self._unlist(self.channel, reason)
+
+    def _log_summary(self, reason: str) -> None:
+        """One line per socket, without ids or tokens."""
+        logger.info(
+            "signalling.session",
+            extra={
+                "reason": reason,
+                "joined": self.joined,
+                "role": self.role if self.joined else None,
+                "received": self._received,
+                "seconds": round(self._services.clock.now() - self._opened, 3),
+            },
+        )
 
     async def _unlist(self, channel: str, reason: str) -> None:
         storage = self._services.storage
