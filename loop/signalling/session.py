@@ -194,20 +194,16 @@ class SignallingSession:
 
     async def _remove(self, peer_id: str) -> None:
         """The moderator ends a participant's membership: as a leave for the room (the
-        owner's devices are notified), then ``bye`` ``removed`` on its socket."""
-        if self.role != "moderator":
+        owner's devices are notified), then ``bye`` ``removed`` on its socket. Calls have
+        no moderator."""
+        if self.role != "moderator" or self.room is None:
             await self._transport.send(error("forbidden"))
             return
         pid = self._known.get(peer_id)
         if pid is None:
             await self._transport.send(error("unknown-peer"))
             return
-        assert self.channel is not None
-        if self.room is not None:
-            await remove_participant(self._services, self.room, pid)
-        else:
-            event = events.encode("end", p=pid, reason="removed")
-            await self._services.storage.publish_signal(self.channel, event)
+        await remove_participant(self._services, self.room, pid)
 
     # -- the channel's events -----------------------------------------------------------------
 
