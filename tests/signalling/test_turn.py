@@ -4,9 +4,11 @@ are refused. The heartbeat's STUN check against the same server."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +21,10 @@ from tests.signalling.conftest import ServerFactory
 from tests.support.redis_server import free_port
 from tests.support.turn_server import (
     ALLOCATE_SUCCESS,
-    XOR_RELAYED_ADDRESS,
+    CREATE_PERMISSION_SUCCESS,
     TurnServer,
     allocate,
+    turn_client,
     turn_server,
 )
 
@@ -62,11 +65,7 @@ async def test_join_hands_out_working_turn_credentials(
         expected = hmac.new(SECRET.encode(), turn_entry["username"].encode(), hashlib.sha1)
         assert turn_entry["credential"] == base64.b64encode(expected.digest()).decode()
 
-        granted = await allocate(
-            "127.0.0.1", turn.port, turn_entry["username"], turn_entry["credential"]
-        )
-        assert granted.type == ALLOCATE_SUCCESS, granted.error_code
-        assert XOR_RELAYED_ADDRESS in granted.attributes
+        await relay_through(turn, turn_entry["username"], turn_entry["credential"])
 
         wrong = await allocate("127.0.0.1", turn.port, turn_entry["username"], "d3JvbmcgcGFzcw==")
         assert wrong.error_code == 401
@@ -74,6 +73,27 @@ async def test_join_hands_out_working_turn_credentials(
         another = await server.join(room, name="Bob")
         fresh = another.answer["iceServers"][1]
         assert fresh["username"] != turn_entry["username"]
+
+
+async def relay_through(turn: TurnServer, username: str, password: str) -> None:
+    """Allocate a relay with the credentials, then carry a datagram to a local peer and its
+    answer back through it: what a relay-only ICE policy needs from the TURN server."""
+    loop = asyncio.get_running_loop()
+    async with turn_client("127.0.0.1", turn.port, username, password) as client:
+        granted = await client.allocate()
+        assert granted.type == ALLOCATE_SUCCESS, granted.error_code
+        assert client.relayed is not None and client.relayed[0] == "127.0.0.1"
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer:
+            peer.bind(("127.0.0.1", 0))
+            peer.setblocking(False)
+            peer_port = peer.getsockname()[1]
+            permitted = await client.permit("127.0.0.1", peer_port)
+            assert permitted.type == CREATE_PERMISSION_SUCCESS, permitted.error_code
+            client.send("127.0.0.1", peer_port, b"offer through the relay")
+            data, source = await asyncio.wait_for(loop.sock_recvfrom(peer, 2048), 5)
+            assert (data, source) == (b"offer through the relay", client.relayed)
+            await loop.sock_sendto(peer, b"answer", source)
+            assert await client.receive() == (("127.0.0.1", peer_port), b"answer")
 
 
 async def test_expired_or_foreign_credentials_are_refused(turn: TurnServer) -> None:
