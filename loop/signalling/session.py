@@ -151,38 +151,32 @@ class SignallingSession:
     async def _join(self, claims: Claims, pid: str) -> None:
         """Subscribe first, then list: a member joining meanwhile is announced on the bus
         (and told apart from the listed peers by id), never missed."""
+        channel = events.room_channel(claims.room) if claims.room is not None else None
+        self.channel = channel or events.call_channel(claims.channel)
+        self.room, self.participant, self.role = claims.room, pid, claims.role
         storage = self._services.storage
-        if claims.room is not None:
-            channel = events.room_channel(claims.room)
-        else:
-            channel = events.call_channel(claims.channel)
-        self.channel, self.room, self.participant, self.role = (
-            channel,
-            claims.room,
-            pid,
-            claims.role,
-        )
-        self._subscription = await storage.subscribe_signals(channel, self._queue.put_nowait)
-        member = Member(self.peer_id, pid, claims.role, claims.data)
+        self._subscription = await storage.subscribe_signals(self.channel, self._queue.put_nowait)
         admission = await storage.add_member(
-            channel, member, now=self._services.clock.now(), ttl=self._settings.member_ttl
+            self.channel,
+            Member(self.peer_id, pid, claims.role, claims.data),
+            now=self._services.clock.now(),
+            ttl=self._settings.member_ttl,
         )
-        self._services.signalling.add(channel, self)
-        for old in admission.replaced:
-            replaced = events.encode("end", id=old.peer_id, reason="replaced")
-            await storage.publish_signal(channel, replaced)
-        view = peer_view(self.peer_id, claims.data)
-        await storage.publish_signal(channel, events.encode("join", peer=view, p=pid))
+        self._services.signalling.add(self.channel, self)
+        await self._announce(admission.replaced, peer_view(self.peer_id, claims.data))
         self._known = {peer.peer_id: peer.participant for peer in admission.peers}
-        await self._transport.send(
-            {
-                "type": "welcome",
-                "id": self.peer_id,
-                "role": claims.role,
-                "peers": [peer_view(peer.peer_id, peer.data) for peer in admission.peers],
-            }
-        )
+        peers = [peer_view(peer.peer_id, peer.data) for peer in admission.peers]
+        welcome = {"type": "welcome", "id": self.peer_id, "role": self.role, "peers": peers}
+        await self._transport.send(welcome)
         self._pump = asyncio.ensure_future(self._apply_events())
+
+    async def _announce(self, replaced: tuple[Member, ...], view: dict[str, Any]) -> None:
+        """End this participant's older sockets, then tell everyone this one joined."""
+        assert self.channel is not None
+        publish = self._services.storage.publish_signal
+        for old in replaced:
+            await publish(self.channel, events.encode("end", id=old.peer_id, reason="replaced"))
+        await publish(self.channel, events.encode("join", peer=view, p=self.participant))
 
     async def _signal(self, message: Signal) -> None:
         if message.to not in self._known:
