@@ -20,6 +20,7 @@ from loop.auth import participant_token_id
 from loop.media.webrtc import Claims, TokenError, WebRTCProvider
 from loop.rooms.participation import remove_participant
 from loop.signalling import events
+from loop.signalling.hub import Signalling
 from loop.signalling.messages import (
     CLOSE_BYE,
     CLOSE_RATE_LIMITED,
@@ -55,8 +56,9 @@ class Transport(Protocol):
 
 
 class SignallingSession:
-    def __init__(self, services: Services, transport: Transport) -> None:
+    def __init__(self, services: Services, hub: Signalling, transport: Transport) -> None:
         self._services = services
+        self._hub = hub
         self._settings = services.settings.webrtc
         self._transport = transport
         self.peer_id = secrets.token_urlsafe(12)
@@ -162,7 +164,7 @@ class SignallingSession:
             now=self._services.clock.now(),
             ttl=self._settings.member_ttl,
         )
-        self._services.signalling.add(self.channel, self)
+        self._hub.add(self.channel, self)
         await self._announce(admission.replaced, peer_view(self.peer_id, claims.data))
         self._known = {peer.peer_id: peer.participant for peer in admission.peers}
         peers = [peer_view(peer.peer_id, peer.data) for peer in admission.peers]
@@ -268,7 +270,7 @@ class SignallingSession:
         if self._subscription is not None:
             await self._subscription.close()
         if self.channel is not None:
-            self._services.signalling.discard(self.channel, self)
+            self._hub.discard(self.channel, self)
             await self._unlist(self.channel, reason)
 
     def _log_summary(self, reason: str) -> None:
