@@ -11,8 +11,8 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 
-from loop.app import Services
 from loop.calls.progress_socket import ProgressSocket
+from loop.services import Services
 
 
 class StarletteTransport:
