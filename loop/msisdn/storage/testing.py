@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from loop.msisdn.storage.base import (
+from loop.msisdn.storage import (
     BackendError,
     BindOutcome,
     CodeOutcome,
