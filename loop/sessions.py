@@ -9,21 +9,24 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from loop import errors
-from loop.crypto import hawk_credentials, random_hex
-from loop.hawk import hawk_id_hmac
+from loop.config import Settings
+from loop.crypto import hawk_credentials, hmac_hex, random_hex
+from loop.services import Services
 from loop.storage import TOPICS, PushTarget, Session, Topic
-
-if TYPE_CHECKING:
-    from loop.app import Services
 
 SESSION_TOKEN_BYTES = 32
 MAX_URL_LENGTH = 2048
 """Longer push URLs are refused: no push service mints them, and we store them."""
 P256DH_BYTES = 65
 AUTH_SECRET_BYTES = 16
+
+
+def hawk_id_hmac(settings: Settings, hawk_id: str) -> str:
+    """How sessions are filed: the Hawk id itself is never stored (§3.1)."""
+    return hmac_hex(settings.hawk_id_secret, hawk_id, settings.user_mac_algorithm)
 
 
 async def create_session(services: Services) -> tuple[str, Session, str]:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from loop import errors
-from loop.auth import HawkCaller
+from loop.callers import HawkCaller
 from loop.calls.calls import call_url, caller_identity
+from loop.config import CallUrlsSettings
 from loop.crypto import random_token
+from loop.services import Services
 from loop.storage.calls import (
     CallUrl,
     CallUrlNotFound,
@@ -21,10 +23,6 @@ from loop.storage.calls import (
     RateLimit,
     RateLimited,
 )
-
-if TYPE_CHECKING:
-    from loop.app import Services
-    from loop.config import CallUrlsSettings
 
 HOUR = 3600
 _INTEGER = re.compile(r"\s*[+-]?\d+")

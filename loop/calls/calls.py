@@ -11,19 +11,17 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from loop import errors
-from loop.auth import HawkCaller
+from loop.callers import HawkCaller
 from loop.calls.identities import callee_identities
+from loop.config import Settings
 from loop.crypto import decrypt, random_hex, session_identity_key
 from loop.identity import user_mac
 from loop.media import MediaSession
+from loop.services import Services
 from loop.storage.calls import Call, CallCreated, CallUrl
-
-if TYPE_CHECKING:
-    from loop.app import Services
-    from loop.config import Settings
 
 CALL_TYPES = ("audio", "audio-video")
 ID_BYTES = 16

@@ -11,20 +11,18 @@ the device holding the session token can present.
 * :mod:`.issuers` — the issuers verified locally and their keys;
 * :mod:`.remote` — the remote verifier (``fxa_verifier``) and its health check;
 * :mod:`.fxa` — the FxA OAuth and profile servers;
-* :mod:`.gateway` — the MSISDN gateway mounted in this process.
+* :mod:`.oauth` — the FxA OAuth login's state.
+
+The MSISDN gateway mounted in this process is wired by :mod:`loop.msisdn.mount`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from loop.config import Settings
 from loop.crypto import encrypt, hawk_credentials, hmac_hex, random_hex, session_identity_key
-from loop.hawk import hawk_id_hmac
+from loop.services import Services
+from loop.sessions import hawk_id_hmac
 from loop.storage import Session
-
-if TYPE_CHECKING:
-    from loop.app import Services
-    from loop.config import Settings
 
 SESSION_TOKEN_BYTES = 32
 

@@ -12,14 +12,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
 from loop import errors
-
-if TYPE_CHECKING:
-    from loop.app import Services
+from loop.services import Services
 
 logger = logging.getLogger("loop.identity")
 

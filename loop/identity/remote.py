@@ -9,15 +9,13 @@ answer, untrusted issuer); when the verifier itself says no, the client gets a b
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from loop.identity.errors import browserid_error, browserid_refused
-
-if TYPE_CHECKING:
-    from loop.app import Services
+from loop.services import Services
 
 logger = logging.getLogger("loop.identity")
 

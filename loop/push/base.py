@@ -15,7 +15,6 @@ import abc
 import dataclasses
 import email.utils
 import hashlib
-import json
 import time
 from collections.abc import Mapping
 from typing import ClassVar, Literal
@@ -23,6 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from loop.jsonutil import canonical as canonical
 from loop.storage import PushTarget, Topic
 
 Kind = Literal["simplepush", "webpush", "invalid"]
@@ -101,11 +101,6 @@ def kind(target: object) -> Kind:
     if isinstance(target, Mapping) and isinstance(target.get("endpoint"), str):
         return "webpush"
     return "invalid"
-
-
-def canonical(target: PushTarget) -> str:
-    """The target's JSON with sorted keys: equal values give equal strings (dedup key)."""
-    return json.dumps(target, sort_keys=True, separators=(",", ":"), default=repr)
 
 
 def endpoint(target: PushTarget) -> str:

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
 from loop.rooms.lifecycle import HOUR, notify_owner
+from loop.services import Services
 from loop.storage import BackendError, RoomChange
-
-if TYPE_CHECKING:
-    from loop.app import Services
 
 logger = logging.getLogger("loop.rooms")
 

@@ -7,17 +7,15 @@ owner's devices are notified (fire-and-forget) without another read.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from loop import errors
-from loop.auth import HawkCaller
+from loop.callers import HawkCaller
 from loop.crypto import random_token
 from loop.rooms.validation import RoomParams
 from loop.rooms.views import full_view
+from loop.services import Services
 from loop.storage import NotRoomOwner, Room, RoomChange, RoomNotFound, RoomState
-
-if TYPE_CHECKING:
-    from loop.app import Services
 
 Event = Literal["creation", "modification", "deletion", "join", "leave"]
 HOUR = 3600

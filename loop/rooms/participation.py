@@ -11,10 +11,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from loop import errors
-from loop.auth import HawkCaller, ParticipantToken, RoomCaller, participant_token_id
+from loop.callers import HawkCaller, ParticipantToken, RoomCaller, participant_token_id
 from loop.crypto import decrypt, encrypt, session_identity_key
 from loop.jsonutil import dumps
 from loop.media import MediaSession, Role
@@ -22,10 +22,8 @@ from loop.rooms.capacity import Refusal, refusal
 from loop.rooms.lifecycle import HOUR, notify_owner
 from loop.rooms.validation import Status
 from loop.rooms.views import account_key
+from loop.services import Services
 from loop.storage import JoinConflict, NotParticipant, Participant, RoomNotFound, RoomState
-
-if TYPE_CHECKING:
-    from loop.app import Services
 
 logger = logging.getLogger("loop.rooms")
 

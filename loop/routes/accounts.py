@@ -9,8 +9,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from loop import auth
-from loop.app import services
 from loop.identity import oauth
+from loop.services import services
 from loop.web.requests import json_body, json_response, no_content, require_params
 
 
@@ -29,7 +29,7 @@ async def delete_account(request: Request) -> Response:
 async def oauth_params(request: Request) -> Response:
     """What the client needs to start the FxA login, with this session's state."""
     _require_activated(request)
-    caller, token = await oauth.oauth_session_or_create(request)
+    caller, token = await auth.oauth_session_or_create(request)
     config = services(request).settings.fxa_oauth
     body = {
         "client_id": config.client_id,
@@ -46,7 +46,7 @@ async def oauth_params(request: Request) -> Response:
 async def get_oauth_token(request: Request) -> Response:
     """The session's access token, when it has one."""
     _require_activated(request)
-    caller = await oauth.require_oauth_session(request)
+    caller = await auth.require_oauth_session(request)
     token = caller.record.token
     return json_response({} if token is None else {"access_token": token})
 
@@ -54,11 +54,11 @@ async def get_oauth_token(request: Request) -> Response:
 async def post_oauth_token(request: Request) -> Response:
     """Trade the code the client got from FxA, and sign the session in (§3.8 step 3)."""
     _require_activated(request)
-    caller = await oauth.require_oauth_session(request)
+    caller = await auth.require_oauth_session(request)
     body = await json_body(request)
     require_params(request, body, "state", "code")
-    await oauth.check_state(request, caller, body["state"])
-    grant = await oauth.log_in(request, caller, body["code"])
+    await oauth.check_state(services(request), caller, body["state"])
+    grant = await oauth.log_in(services(request), caller, body["code"])
     return json_response(grant.body())
 
 

@@ -11,8 +11,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from loop import auth, errors
-from loop.app import services
 from loop.calls import call_urls, calls
+from loop.services import services
 from loop.web.requests import (
     json_body,
     json_response,

@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from loop import auth, errors, sessions
-from loop.app import services
+from loop.services import services
 from loop.web.requests import check_accept, empty_json, json_body, no_content
 
 

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from loop.jsonutil import canonical
 from loop.storage import (
     BackendError,
     JoinConflict,
@@ -101,7 +102,7 @@ LOWEST = -(2**63)
 
 def dumps(value: Any) -> str:
     """Canonical JSON, so equal push targets are equal texts (deduplicated by SQL)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return canonical(value)
 
 
 def json_list(values: Iterable[str]) -> str:
