@@ -137,7 +137,6 @@ class _Progress:
 class SQLiteCallStorage:
     SCHEMA: tuple[str, ...] = SCHEMA
     TABLES: tuple[str, ...] = ("call_urls", "calls", "call_callees", "call_url_rates")
-    ACCOUNT_DELETION: tuple[str, ...] = ACCOUNT_DELETION
 
     if TYPE_CHECKING:
         _db: sqlite3.Connection
