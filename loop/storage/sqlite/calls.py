@@ -96,6 +96,8 @@ ACCOUNT_DELETION = (
         (SELECT call_id FROM call_callees WHERE user = :user)""",
     "DELETE FROM call_callees WHERE user = :user",
 )
+"""This concern's step of account deletion (:mod:`loop.storage.sqlite.accounts`): the
+user's call URLs and the calls filed under the user."""
 
 
 def _url(row: Sequence[Any]) -> CallUrl:
