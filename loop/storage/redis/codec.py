@@ -1,4 +1,4 @@
-"""How records are written into and read back from Redis hashes (see :mod:`.scripts`).
+"""How records are written into and read back from Redis hashes (see :mod:`.keys`).
 
 Room fields are stored one JSON value per hash field so an update rewrites only what
 changed and the Lua scripts never parse JSON (cjson would mangle empty arrays and round
@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from loop.jsonutil import canonical
-from loop.storage import Participant, PushTarget, Room, RoomState, Session, Topic
+from loop.storage.rooms import Participant, Room, RoomState
+from loop.storage.sessions import PushTarget, Session, Topic
 
 _ROOM_FIELDS = frozenset(field.name for field in dataclasses.fields(Room))
 _IMMUTABLE = frozenset({"token", "owner"})
