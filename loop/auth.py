@@ -121,7 +121,9 @@ async def oauth_session_or_create(request: Request) -> tuple[OAuthCaller, str | 
     ``Hawk-Session-Token``."""
     if request.headers.get("authorization", "").strip():
         return await require_oauth_session(request), None
-    return await oauth.start(services(request))
+    svc = services(request)
+    token, session, hawk_id = await sessions.create_session(svc)
+    return await oauth.start(svc, HawkCaller(session, hawk_id)), token
 
 
 def trusted_issuers(request: Request) -> TrustedIssuers:

@@ -34,7 +34,7 @@ from starlette.requests import Request
 
 from loop import errors
 from loop.crypto import constant_time_equals
-from loop.services import Services
+from loop.services import SessionServices
 from loop.sessions import hawk_id_hmac as hawk_id_hmac
 from loop.storage import NonceReplayed, Session
 from loop.web.middleware import SERVER_AUTHORIZATION_KEY
@@ -76,7 +76,7 @@ def missing_credentials() -> errors.LoopError:
     return errors.unauthorized("Hawk")
 
 
-async def verify(request: Request, services: Services, attributes_text: str) -> Verified:
+async def verify(request: Request, services: SessionServices, attributes_text: str) -> Verified:
     """Verify a Hawk header (its part after the scheme) for this request.
 
     On success the response MAC is left in the scope for the middleware to send as
@@ -231,7 +231,7 @@ class _Signed:
     dlg: str | None
 
 
-async def _lookup(services: Services, attributes: dict[str, str]) -> Session:
+async def _lookup(services: SessionServices, attributes: dict[str, str]) -> Session:
     """One storage round trip: find the session, record the nonce, touch the session."""
     settings = services.settings
     try:

@@ -4,6 +4,12 @@ It sits below the domain and above the backends: it depends only on the configur
 the clock and the backends it opens (storage, media, push, metrics), so any layer above
 (domain rules, routes, the application factory) may import it without a cycle.
 :func:`services` is how a request reaches it: the factory leaves it in ``app.state``.
+
+Domain functions do not take :class:`Services` itself but the narrowest protocol below
+that names what they use: :class:`RoomServices` sees storage only as
+:class:`~loop.storage.RoomStorage`, so ``mypy --strict`` rejects a room rule that reaches
+for sessions or calls. :class:`Services` satisfies every one of them structurally (a
+protocol's read-only ``storage`` accepts the full :class:`~loop.storage.Storage`).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import dataclasses
 import logging
 import secrets
 from collections.abc import Awaitable
+from typing import Protocol
 
 import httpx
 from starlette.requests import HTTPConnection
@@ -24,10 +31,76 @@ from loop.media import from_settings as media_from_settings
 from loop.metrics import Metrics, StatsdMetrics
 from loop.metrics import from_settings as metrics_from_settings
 from loop.push import PushNotifier, vapid
-from loop.storage import Storage
+from loop.storage import (
+    AccountStorage,
+    CallStorage,
+    RoomStorage,
+    SessionStorage,
+    Storage,
+)
 from loop.storage import from_url as storage_from_url
 
 logger = logging.getLogger("loop")
+
+
+class Configured(Protocol):
+    """What every domain reads: the configuration and the one clock."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+
+class Outbound(Configured, Protocol):
+    """For rules that call other servers (identity verifiers, FxA) and keep nothing."""
+
+    @property
+    def http(self) -> httpx.AsyncClient: ...
+
+
+class SessionServices(Outbound, Protocol):
+    """Sessions, Hawk and signing in: sessions storage, and the verifiers over HTTP."""
+
+    @property
+    def storage(self) -> SessionStorage: ...
+
+
+class AccountServices(Outbound, Protocol):
+    """The FxA OAuth login and account deletion: accounts storage, and FxA over HTTP."""
+
+    @property
+    def storage(self) -> AccountStorage: ...
+
+
+class RoomServices(Configured, Protocol):
+    """Rooms: rooms storage, the media sessions, the owner's notifications, metrics."""
+
+    @property
+    def storage(self) -> RoomStorage: ...
+
+    @property
+    def media(self) -> MediaProvider: ...
+
+    @property
+    def push(self) -> PushNotifier: ...
+
+    @property
+    def metrics(self) -> Metrics: ...
+
+
+class CallServices(Configured, Protocol):
+    """Calls and call URLs: calls storage, the media sessions, the callees' notifications."""
+
+    @property
+    def storage(self) -> CallStorage: ...
+
+    @property
+    def media(self) -> MediaProvider: ...
+
+    @property
+    def push(self) -> PushNotifier: ...
 
 
 @dataclasses.dataclass(slots=True)

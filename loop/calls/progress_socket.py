@@ -31,7 +31,7 @@ from loop.calls.progress import (
     state_of,
 )
 from loop.crypto import constant_time_equals
-from loop.services import Services
+from loop.services import CallServices
 from loop.storage import BackendError
 from loop.storage.calls import Call, CallProgress, CallSubscription, Party
 
@@ -60,7 +60,7 @@ def identify(call: Call, auth: str) -> Party | None:
 
 
 class ProgressSocket:
-    def __init__(self, services: Services, transport: Transport) -> None:
+    def __init__(self, services: CallServices, transport: Transport) -> None:
         self.services = services
         self.transport = transport
         self.call_id: str | None = None

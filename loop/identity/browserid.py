@@ -24,7 +24,7 @@ from loop import browserid
 from loop.identity import create_bound_session, remote
 from loop.identity.errors import browserid_error, browserid_refused, no_identity
 from loop.identity.issuers import KeyUnavailable, TrustedIssuers
-from loop.services import Services
+from loop.services import Outbound, SessionServices
 from loop.storage import Session
 
 logger = logging.getLogger("loop.identity")
@@ -36,7 +36,7 @@ INVALID_AUDIENCE = "Invalid audience"
 
 
 async def sign_in(
-    svc: Services, issuers: TrustedIssuers, authorization: str
+    svc: SessionServices, issuers: TrustedIssuers, authorization: str
 ) -> tuple[str, Session, str]:
     """Verify the BrowserID assertion in ``authorization`` (the header's value) and open a
     session for its identity: ``(session token, session, Hawk id)``; raises the spec's
@@ -65,7 +65,7 @@ def _audience(accepted: list[str], assertion: str) -> str:
 
 
 async def _verified_claims(
-    svc: Services, issuers: TrustedIssuers, audience: str, assertion: str
+    svc: Outbound, issuers: TrustedIssuers, audience: str, assertion: str
 ) -> dict[str, Any]:
     issuer = _unverified_issuer(assertion)
     if issuer is None:
@@ -78,7 +78,7 @@ async def _verified_claims(
 
 
 async def _verify_locally(
-    svc: Services, issuers: TrustedIssuers, issuer: str, audience: str, assertion: str
+    svc: Outbound, issuers: TrustedIssuers, issuer: str, audience: str, assertion: str
 ) -> dict[str, Any]:
     try:
         keys = await issuers.keys(issuer)

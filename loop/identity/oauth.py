@@ -8,36 +8,35 @@ after the first attempt. The policies that read the request are in :mod:`loop.au
 
 from __future__ import annotations
 
-from loop import errors, identity, sessions
+from loop import errors
 from loop.callers import HawkCaller, OAuthCaller
 from loop.crypto import constant_time_equals, random_hex
 from loop.identity import fxa
-from loop.services import Services
+from loop.services import AccountServices
 from loop.storage.accounts import OAuthRecord
 
 STATE_BYTES = 32
 INVALID_STATE = "Invalid OAuth state"
 
 
-async def find(svc: Services, caller: HawkCaller) -> OAuthCaller | None:
+async def find(svc: AccountServices, caller: HawkCaller) -> OAuthCaller | None:
     """The caller with its session's live OAuth state; ``None`` when it has none."""
     record = await svc.storage.get_oauth(caller.session.hawk_id_hmac, now=svc.clock.now())
     return None if record is None else OAuthCaller(caller, record)
 
 
-async def start(svc: Services) -> tuple[OAuthCaller, str]:
-    """A new session with a fresh state: ``(its caller, its session token)``."""
-    token, session, hawk_id = await sessions.create_session(svc)
+async def start(svc: AccountServices, caller: HawkCaller) -> OAuthCaller:
+    """Give a new session (see :func:`loop.sessions.create_session`) a fresh state."""
     state = await svc.storage.start_oauth(
-        session.hawk_id_hmac,
+        caller.session.hawk_id_hmac,
         state=random_hex(STATE_BYTES),
         now=svc.clock.now(),
         ttl=svc.settings.hawk_session_duration,
     )
-    return OAuthCaller(HawkCaller(session, hawk_id), OAuthRecord(state)), token
+    return OAuthCaller(caller, OAuthRecord(state))
 
 
-async def check_state(svc: Services, oauth: OAuthCaller, submitted: object) -> None:
+async def check_state(svc: AccountServices, oauth: OAuthCaller, submitted: object) -> None:
     """Rotate the session's state, then compare the submitted one with the previous:
     400 errno 114 on mismatch."""
     previous = await svc.storage.rotate_oauth_state(
@@ -54,16 +53,15 @@ async def check_state(svc: Services, oauth: OAuthCaller, submitted: object) -> N
         raise errors.LoopError(400, errors.Errno.INVALID_OAUTH_STATE, INVALID_STATE)
 
 
-async def log_in(svc: Services, oauth: OAuthCaller, code: object) -> fxa.Grant:
-    """Trade the code, keep the token, learn the e-mail, bind the session to it."""
-    caller = oauth.caller
+async def redeem(svc: AccountServices, oauth: OAuthCaller, code: object) -> tuple[fxa.Grant, str]:
+    """Trade the code, keep the token, learn the e-mail: ``(the grant, the e-mail)``. The
+    caller then binds the session to that e-mail (:func:`loop.identity.bind`), a sessions
+    concern this accounts rule does not reach."""
     grant = await fxa.trade_code(svc, code)
     await svc.storage.set_oauth_token(
-        caller.session.hawk_id_hmac,
+        oauth.caller.session.hawk_id_hmac,
         token=grant.access_token,
         now=svc.clock.now(),
         ttl=svc.settings.hawk_session_duration,
     )
-    email = await fxa.profile_email(svc, grant.access_token)
-    await identity.bind(svc, caller.session, caller.hawk_id, email)
-    return grant
+    return grant, await fxa.profile_email(svc, grant.access_token)

@@ -12,7 +12,7 @@ import asyncio
 import logging
 
 from loop.rooms.lifecycle import HOUR, notify_owner
-from loop.services import Services
+from loop.services import RoomServices
 from loop.storage import BackendError, RoomChange
 
 logger = logging.getLogger("loop.rooms")
@@ -22,7 +22,7 @@ MAX_BATCHES = 20
 """Per sweep; a larger backlog waits for the next sweep rather than starving requests."""
 
 
-async def reap_expired_participants(services: Services) -> list[RoomChange]:
+async def reap_expired_participants(services: RoomServices) -> list[RoomChange]:
     """One sweep: remove lapsed participants, touch their rooms, notify the owners."""
     changes: list[RoomChange] = []
     for _ in range(MAX_BATCHES):
@@ -40,7 +40,7 @@ async def reap_expired_participants(services: Services) -> list[RoomChange]:
     return changes
 
 
-async def watch_participant_expiry(services: Services) -> None:
+async def watch_participant_expiry(services: RoomServices) -> None:
     """Sweep forever. A failing backend is logged and retried at the next tick: this task
     must outlive any outage, or owners would stop hearing of departures for good."""
     interval = services.settings.storage.expiry_check_interval

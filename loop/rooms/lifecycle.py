@@ -14,14 +14,14 @@ from loop.callers import HawkCaller
 from loop.crypto import random_token
 from loop.rooms.validation import RoomParams
 from loop.rooms.views import full_view
-from loop.services import Services
+from loop.services import RoomServices
 from loop.storage import NotRoomOwner, Room, RoomChange, RoomNotFound, RoomState
 
 Event = Literal["creation", "modification", "deletion", "join", "leave"]
 HOUR = 3600
 
 
-def notify_owner(services: Services, change: RoomChange, event: Event) -> None:
+def notify_owner(services: RoomServices, change: RoomChange, event: Event) -> None:
     """Tell every device of the owner to sync (``GET /rooms?version=<version>``)."""
     services.push.notify(
         change.push_targets,
@@ -32,7 +32,17 @@ def notify_owner(services: Services, change: RoomChange, event: Event) -> None:
     )
 
 
-async def create(services: Services, caller: HawkCaller, params: RoomParams, channel: str) -> Room:
+async def live(services: RoomServices, token: str) -> RoomState:
+    """The room with its live participants; 404 errno 105 when it is gone or expired."""
+    state = await services.storage.get_room(token, now=services.clock.now())
+    if state is None:
+        raise errors.token_not_found()
+    return state
+
+
+async def create(
+    services: RoomServices, caller: HawkCaller, params: RoomParams, channel: str
+) -> Room:
     """A new room owned by the caller's user, with its own media session."""
     settings = services.settings.rooms
     media = await services.media.create_session(channel)
@@ -64,7 +74,7 @@ def check_owner(caller: HawkCaller, room: Room) -> None:
 
 
 async def update(
-    services: Services, caller: HawkCaller, state: RoomState, params: RoomParams
+    services: RoomServices, caller: HawkCaller, state: RoomState, params: RoomParams
 ) -> Room:
     """Apply what the body carried; without ``expiresIn`` the expiry is kept (D9)."""
     now = services.clock.now()
@@ -88,7 +98,7 @@ async def update(
     return room
 
 
-async def delete(services: Services, caller: HawkCaller, token: str) -> None:
+async def delete(services: RoomServices, caller: HawkCaller, token: str) -> None:
     """404/105 when no such room, then 403/999 when the caller's user does not own it."""
     try:
         change = await services.storage.delete_room(
@@ -104,7 +114,9 @@ async def delete(services: Services, caller: HawkCaller, token: str) -> None:
     notify_owner(services, change, "deletion")
 
 
-async def delete_many(services: Services, caller: HawkCaller, tokens: Sequence[str]) -> list[str]:
+async def delete_many(
+    services: RoomServices, caller: HawkCaller, tokens: Sequence[str]
+) -> list[str]:
     """Delete those of ``tokens`` the caller owns; the owner hears of it only if any (D11)."""
     deleted, change = await services.storage.delete_rooms(
         tokens,
@@ -118,7 +130,7 @@ async def delete_many(services: Services, caller: HawkCaller, tokens: Sequence[s
 
 
 async def listing(
-    services: Services, caller: HawkCaller, since: int | None
+    services: RoomServices, caller: HawkCaller, since: int | None
 ) -> list[dict[str, Any]]:
     """The user's rooms (full views, oldest change first), then tombstones of rooms
     deleted since ``since``: the only way other devices learn of a deletion."""

@@ -19,10 +19,10 @@ from loop.crypto import decrypt, encrypt, session_identity_key
 from loop.jsonutil import dumps
 from loop.media import MediaSession, Role
 from loop.rooms.capacity import Refusal, refusal
-from loop.rooms.lifecycle import HOUR, notify_owner
+from loop.rooms.lifecycle import HOUR, live, notify_owner
 from loop.rooms.validation import Status
 from loop.rooms.views import account_key
-from loop.services import Services
+from loop.services import RoomServices
 from loop.storage import JoinConflict, NotParticipant, Participant, RoomNotFound, RoomState
 
 logger = logging.getLogger("loop.rooms")
@@ -74,7 +74,7 @@ class Joiner:
 
 
 async def join(
-    services: Services,
+    services: RoomServices,
     caller: RoomCaller,
     state: RoomState,
     display_name: str,
@@ -105,7 +105,7 @@ async def join(
                 media_session=(media.session_id, media.api_key) if media is created else None,
             )
         except JoinConflict:
-            state = await _reread(services, state.room.token)
+            state = await live(services, state.room.token)
             continue
         except RoomNotFound:
             raise errors.token_not_found() from None
@@ -121,7 +121,7 @@ async def join(
 
 
 def _seat(
-    services: Services, state: RoomState, joiner: Joiner, media: MediaSession, now: float
+    services: RoomServices, state: RoomState, joiner: Joiner, media: MediaSession, now: float
 ) -> tuple[str, Participant]:
     """The joiner's media token and participant record (pure computation)."""
     token = services.media.mint_token(
@@ -142,13 +142,13 @@ def _seat(
     return token, participant
 
 
-def participant_ttl(services: Services) -> int | float:
+def participant_ttl(services: RoomServices) -> int | float:
     """``expires`` as clients expect it: a number, integral when the setting is."""
     ttl = services.settings.rooms.participant_ttl
     return int(ttl) if float(ttl).is_integer() else ttl
 
 
-def _joiner_id(services: Services, caller: RoomCaller, token: str) -> str:
+def _joiner_id(services: RoomServices, caller: RoomCaller, token: str) -> str:
     """A device joins as itself; a link-clicker as its new media token, which it will
     present as its Basic credential (even when it rejoins with an older one)."""
     if isinstance(caller, HawkCaller):
@@ -171,7 +171,7 @@ def _check_seat(state: RoomState, joiner: Joiner) -> None:
 
 
 async def _media_session(
-    services: Services, state: RoomState, created: MediaSession | None
+    services: RoomServices, state: RoomState, created: MediaSession | None
 ) -> tuple[MediaSession, MediaSession | None]:
     """The room's media session, or a new one when the channel's credentials changed
     since the room was made (an unknown channel uses the default ones, D7). A session
@@ -183,13 +183,6 @@ async def _media_session(
     if created is None or created.api_key != api_key:
         created = await services.media.create_session(room.channel)
     return created, created
-
-
-async def _reread(services: Services, token: str) -> RoomState:
-    state = await services.storage.get_room(token, now=services.clock.now())
-    if state is None:
-        raise errors.token_not_found()
-    return state
 
 
 def _role(user: str | None, state: RoomState) -> Role:
@@ -207,7 +200,7 @@ def _identity(caller: RoomCaller) -> str | None:
     return decrypt(key, caller.session.encrypted_identity)
 
 
-def _sealed_account(services: Services, state: RoomState, identity: str | None) -> str | None:
+def _sealed_account(services: RoomServices, state: RoomState, identity: str | None) -> str | None:
     if identity is None:
         return None
     return encrypt(account_key(state.room.token, services.settings.rooms.hkdf_salt), identity)
@@ -222,12 +215,12 @@ def _token_data(joiner: Joiner) -> str:
     return dumps(data).decode("utf-8")
 
 
-def _touched_expiry(services: Services, now: float) -> int:
+def _touched_expiry(services: RoomServices, now: float) -> int:
     """Any join or leave keeps the room alive ``rooms.extend_ttl`` hours more (§5.6)."""
     return int(now) + services.settings.rooms.extend_ttl * HOUR
 
 
-async def refresh(services: Services, state: RoomState, pid: str) -> dict[str, Any]:
+async def refresh(services: RoomServices, state: RoomState, pid: str) -> dict[str, Any]:
     """Extend the caller's participation; 410/111 once it has lapsed. No notification."""
     now = services.clock.now()
     try:
@@ -244,7 +237,7 @@ async def refresh(services: Services, state: RoomState, pid: str) -> dict[str, A
     return {"expires": participant_ttl(services)}
 
 
-async def leave(services: Services, state: RoomState, pid: str) -> None:
+async def leave(services: RoomServices, state: RoomState, pid: str) -> None:
     now = services.clock.now()
     try:
         change = await services.storage.leave_room(
@@ -274,7 +267,7 @@ def status(state: RoomState, pid: str, report: Status) -> None:
 
 
 def log_domains(
-    services: Services, state: RoomState, pid: str, domains: list[tuple[str, int]]
+    services: RoomServices, state: RoomState, pid: str, domains: list[tuple[str, int]]
 ) -> None:
     """Which sites participants share (counted by ``loop.room.shared_domains``)."""
     if not is_participant(state, pid):

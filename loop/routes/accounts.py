@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from loop import auth
+from loop import auth, identity
 from loop.identity import oauth
 from loop.services import services
 from loop.web.requests import json_body, json_response, no_content, require_params
@@ -18,11 +18,7 @@ async def delete_account(request: Request) -> Response:
     """Forget everything of the caller's user, on every device (D13); 204 even when
     there was nothing. A guest's "account" is its own device."""
     caller = await auth.require_hawk(request)
-    svc = services(request)
-    session = caller.session
-    await svc.storage.delete_account(
-        session.user, hawk_id_hmac=session.hawk_id_hmac, now=svc.clock.now()
-    )
+    await identity.delete_account(services(request), caller.session)
     return no_content()
 
 
@@ -57,8 +53,10 @@ async def post_oauth_token(request: Request) -> Response:
     caller = await auth.require_oauth_session(request)
     body = await json_body(request)
     require_params(request, body, "state", "code")
-    await oauth.check_state(services(request), caller, body["state"])
-    grant = await oauth.log_in(services(request), caller, body["code"])
+    svc = services(request)
+    await oauth.check_state(svc, caller, body["state"])
+    grant, email = await oauth.redeem(svc, caller, body["code"])
+    await identity.bind(svc, caller.caller.session, caller.caller.hawk_id, email)
     return json_response(grant.body())
 
 

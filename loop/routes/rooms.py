@@ -143,11 +143,7 @@ async def room_action(request: Request) -> Response:
 
 
 async def _live_room(request: Request, token: str) -> RoomState:
-    svc = services(request)
-    state = await svc.storage.get_room(token, now=svc.clock.now())
-    if state is None:
-        raise errors.token_not_found()
-    return state
+    return await lifecycle.live(services(request), token)
 
 
 async def _both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
