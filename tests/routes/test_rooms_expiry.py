@@ -15,6 +15,7 @@ from loop.storage import BackendError, RoomChange
 from tests.routes.conftest import Harness
 from tests.support.push_server import PushServer
 from tests.support.rooms import create_room, harness_with, joined, register_push, room_state
+from tests.support.waiting import eventually
 
 
 @pytest.fixture
@@ -69,7 +70,7 @@ async def test_the_watcher_sweeps_until_cancelled(quick: Harness) -> None:
     task = asyncio.ensure_future(watch_participant_expiry(quick.services))
     try:
         quick.clock.advance(2)
-        await _eventually(lambda: _swept(quick, token))
+        await eventually(lambda: _swept(quick, token), what="the sweep")
     finally:
         task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -97,7 +98,7 @@ async def test_the_watcher_survives_backend_failures(
     task = asyncio.ensure_future(watch_participant_expiry(quick.services))
     try:
         quick.clock.advance(2)
-        await _eventually(lambda: _swept(quick, token))
+        await eventually(lambda: _swept(quick, token), what="the sweep")
         assert failures == 3
     finally:
         task.cancel()
@@ -107,13 +108,6 @@ async def test_the_watcher_survives_backend_failures(
 async def _swept(harness: Harness, token: str) -> bool:
     """Reads hide lapsed participants anyway: only the touch shows the sweeper ran."""
     return (await room_state(harness, token)).room.update_time == int(harness.clock.now())
-
-
-async def _eventually(check: Any, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition never became true"
-        await asyncio.sleep(0.01)
 
 
 def test_settings_are_frozen() -> None:
