@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import email.utils
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -12,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from loop.clock import SystemClock
+from loop.clock import FakeClock, SystemClock
 from loop.config import ConfigError, PushSettings, Settings, load_settings
 from loop.metrics import CountingMetrics
 from loop.push import PushNotifier, RetryPolicy, status_url
@@ -296,6 +297,54 @@ async def test_notifications_after_close_are_dropped(
     await notifier.close()
     notifier.notify([push_server.url("/x")], topic="rooms", version=1, reason=REASON)
     assert notifier.pending == 0
+
+
+async def test_drain_is_bounded_and_leaves_a_stuck_delivery_running(
+    push_server: PushServer, make_notifier: NotifierFactory, metrics: CountingMetrics
+) -> None:
+    push_server.hang()
+    notifier = make_notifier(timeout=10 * DEADLINE)
+    notifier.notify([push_server.url("/stuck")], topic="rooms", version=1, reason=REASON)
+    await push_server.wait_for(1)
+
+    with pytest.raises(TimeoutError):
+        await notifier.drain(timeout=0.05)
+    assert (notifier.pending, notifier.in_flight) == (1, 1)  # not cancelled, still waiting
+
+    push_server.release()
+    await notifier.drain()
+    assert (notifier.pending, notifier.in_flight) == (0, 0)
+    assert metrics.count(CALL, REASON, "success") == 1
+
+
+async def test_drain_returns_at_once_with_nothing_pending(make_notifier: NotifierFactory) -> None:
+    notifier = make_notifier()
+    await notifier.drain(timeout=0)
+    assert notifier.pending == 0
+
+
+async def test_a_retry_after_date_is_read_with_the_apps_clock(
+    push_server: PushServer, http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The app's clock is years behind the wall clock here: read against the wall clock,
+    the date would lie in the past and the retry would go at once."""
+    clock = FakeClock()
+    push = PushSettings(retries=1, retry_delay=0.01, max_retry_delay=5.0)
+    notifier = PushNotifier.from_settings(
+        dataclasses.replace(Settings(), push=push), http=http, clock=clock
+    )
+    in_a_second = email.utils.formatdate(clock.now() + 1, usegmt=True)
+    push_server.respond_with(503, headers={"Retry-After": in_a_second}, times=1)
+
+    with caplog.at_level(logging.INFO, logger="loop.push"):
+        notifier.notify([push_server.url("/busy")], topic="rooms", version=1, reason=REASON)
+        await notifier.drain()
+    await notifier.close()
+
+    (retry,) = [r for r in caplog.records if r.getMessage() == "push.retry"]
+    assert retry.wait == 1.0  # type: ignore[attr-defined]
+    first, second = push_server.requests
+    assert second.at - first.at >= 1.0
 
 
 # -- targets the notifier cannot send yet ---------------------------------------------
