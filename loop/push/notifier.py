@@ -218,11 +218,10 @@ class PushNotifier:
                 self.metrics.incr("loop.push.dropped", tags=[job.reason, target_kind])
                 logger.warning("push.dropped", extra={"reason": job.reason, **describe(target)})
             else:
-                coroutine = self._deliver(sender, target, job)
+                coroutine = self._run(sender, target, job)
                 task = asyncio.get_running_loop().create_task(coroutine)
                 self._tasks.add(task)
-                # Also for a task cancelled before its first step, which never runs the
-                # ``finally`` in _deliver that removes it.
+                # For a task cancelled before its first step, which never runs _run.
                 task.add_done_callback(self._tasks.discard)
 
     def _skip(self, target: PushTarget, target_kind: Kind, reason: str) -> None:
@@ -231,27 +230,30 @@ class PushNotifier:
         message = "push.invalid" if target_kind == "invalid" else "push.unsupported"
         logger.info(message, extra={"kind": target_kind, "reason": reason, **describe(target)})
 
+    async def _run(self, sender: Sender, target: PushTarget, job: _Job) -> None:
+        """A delivery's task. It leaves ``pending`` as its very last step, so whoever
+        sees the task finished also sees it gone, whatever order callbacks run in."""
+        try:
+            await self._deliver(sender, target, job)
+        finally:
+            task = asyncio.current_task()
+            if task is not None:
+                self._tasks.discard(task)
+
     async def _deliver(self, sender: Sender, target: PushTarget, job: _Job) -> None:
         """One delivery: attempts (retried by the policy), then count the outcome and
         forget the target if the push service says it is gone."""
+        attempts = _Attempts()
         try:
-            attempts = _Attempts()
-            try:
-                await self._attempts(sender, target, job, attempts)
-            except asyncio.CancelledError:
-                attempts.error = "cancelled"
-                raise
-            finally:
-                outcome = _outcome(sender, attempts.delivery)
-                self._record(sender.kind, target, job.reason, outcome, attempts)
-            if outcome == "gone":
-                await self._forget(target, job)
+            await self._attempts(sender, target, job, attempts)
+        except asyncio.CancelledError:
+            attempts.error = "cancelled"
+            raise
         finally:
-            # Leave ``pending`` as the last step of the delivery itself, so that whoever
-            # sees the task done also sees it gone, whatever order callbacks run in.
-            current = asyncio.current_task()
-            if current is not None:
-                self._tasks.discard(current)
+            outcome = _outcome(sender, attempts.delivery)
+            self._record(sender.kind, target, job.reason, outcome, attempts)
+        if outcome == "gone":
+            await self._forget(target, job)
 
     async def _attempts(
         self, sender: Sender, target: PushTarget, job: _Job, attempts: _Attempts
