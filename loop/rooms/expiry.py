@@ -51,4 +51,15 @@ async def watch_participant_expiry(services: RoomServices) -> None:
             logger.warning("rooms.expiry.backend_error", extra={"error": repr(exc.original)})
         except Exception:
             logger.exception("rooms.expiry.failed")
+        _stop_if_cancelled()
         await asyncio.sleep(interval)
+
+
+def _stop_if_cancelled() -> None:
+    """Honour a cancellation a library swallowed: on Python 3.11 ``asyncio.wait_for``
+    (redis-py uses it to send a command) returns its result instead of raising when the
+    cancel lands just as the command completes. The task stays marked as cancelling, so
+    look: otherwise the sweep would run on and whoever awaits it (shutdown) would hang."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

@@ -27,7 +27,6 @@ from loop.storage.testing.factories import (
     open_session,
 )
 from loop.storage.testing.faults import CALLS
-from tests.support.redis_server import free_port
 
 EXTENDED = T0 + 8 * 7 * 24 * 3600
 
@@ -62,9 +61,9 @@ async def storage(redis_url: str, raw: redis.asyncio.Redis) -> AsyncIterator[Red
 
 
 @pytest.fixture
-async def broken_storage() -> AsyncIterator[RedisStorage]:
+async def broken_storage(refused_port: int) -> AsyncIterator[RedisStorage]:
     """Nothing listens on that port: every connection is refused at once."""
-    store = await from_url(f"redis://127.0.0.1:{free_port()}/0?socket_connect_timeout=0.5")
+    store = await from_url(f"redis://127.0.0.1:{refused_port}/0?socket_connect_timeout=0.5")
     yield store
     await store.close()
 
