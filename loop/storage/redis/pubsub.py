@@ -68,7 +68,7 @@ class RedisHub:
             self._reader.cancel()
             await asyncio.gather(self._reader, return_exceptions=True)
         if self._pubsub is not None:
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]
 
     # -- plumbing --------------------------------------------------------------------------
 
