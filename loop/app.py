@@ -23,11 +23,13 @@ from loop import errors, rooms
 from loop.clock import Clock, SystemClock
 from loop.config import Settings
 from loop.media import MediaProvider
+from loop.media.webrtc import WebRTCProvider
 from loop.msisdn import mount as gateway_mount
-from loop.routes import accounts, calls, dockerflow, registration, websocket
+from loop.routes import accounts, calls, dockerflow, registration, signalling, websocket
 from loop.routes import rooms as room_routes
 from loop.services import Services as Services
 from loop.services import services as services
+from loop.signalling.hub import Signalling
 from loop.storage import Storage
 from loop.web.failures import Handler, answer, exception_handlers
 from loop.web.middleware import LoopMiddleware
@@ -43,6 +45,7 @@ def api_routes() -> list[BaseRoute]:
         *accounts.routes,
         *room_routes.routes,
         *calls.routes,
+        *signalling.routes,
     ]
 
 
@@ -113,8 +116,13 @@ async def open_app(
         media_provider=media_provider,
     )
     app.state.services = svc
+    app.state.signalling = signalling = Signalling(svc)
+    if isinstance(svc.media, WebRTCProvider):
+        svc.media.watch_signalling(signalling.ping)
     if background_jobs:
         svc.spawn(rooms.watch_participant_expiry(svc))
+        if isinstance(svc.media, WebRTCProvider):
+            svc.spawn(signalling.watch())
     return svc
 
 

@@ -36,6 +36,7 @@ from loop.storage import (
     CallStorage,
     RoomStorage,
     SessionStorage,
+    SignallingStorage,
     Storage,
 )
 from loop.storage import from_url as storage_from_url
@@ -75,10 +76,14 @@ class AccountServices(Outbound, Protocol):
 
 
 class RoomServices(Configured, Protocol):
-    """Rooms: rooms storage, the media sessions, the owner's notifications, metrics."""
+    """Rooms: rooms storage, the media sessions, the owner's notifications, metrics, and
+    the signalling bus (room events close the ``webrtc`` provider's sockets)."""
 
     @property
     def storage(self) -> RoomStorage: ...
+
+    @property
+    def signals(self) -> SignallingStorage: ...
 
     @property
     def media(self) -> MediaProvider: ...
@@ -146,6 +151,11 @@ class Services:
             http=http,
             metrics=metrics,
         )
+
+    @property
+    def signals(self) -> SignallingStorage:
+        """The storage's signalling channels (members and bus), for the domains' Protocols."""
+        return self.storage
 
     def spawn(self, coroutine: Awaitable[None]) -> None:
         """Run a background job; keep a reference so it is not garbage-collected."""

@@ -15,6 +15,7 @@ from loop.crypto import random_token
 from loop.rooms.validation import RoomParams
 from loop.rooms.views import full_view
 from loop.services import RoomServices
+from loop.signalling import events as signalling
 from loop.storage import NotRoomOwner, Room, RoomChange, RoomNotFound, RoomState
 
 Event = Literal["creation", "modification", "deletion", "join", "leave"]
@@ -112,6 +113,8 @@ async def delete(services: RoomServices, caller: HawkCaller, token: str) -> None
     except NotRoomOwner:
         raise errors.not_room_owner() from None
     notify_owner(services, change, "deletion")
+    if services.media.name == "webrtc":
+        await signalling.end_room(services.signals, token)
 
 
 async def delete_many(
@@ -126,6 +129,9 @@ async def delete_many(
     )
     if deleted:
         notify_owner(services, change, "deletion")
+    if services.media.name == "webrtc":
+        for token in deleted:
+            await signalling.end_room(services.signals, token)
     return deleted
 
 

@@ -20,7 +20,7 @@ checks them):
   a conditional mutation did not happen; nothing was changed when one is raised.
 
 **One module per concern.** Each concern is the same four files (``<concern>`` being
-``sessions``, ``rooms``, ``calls``, ``accounts`` or ``webpush``):
+``sessions``, ``rooms``, ``calls``, ``accounts``, ``webpush`` or ``signalling``):
 
 * ``loop/storage/<concern>.py``: its records, its domain errors (subclasses of
   :class:`StorageError`) and its narrow interface, an abstract class such as
@@ -68,6 +68,7 @@ from loop.storage.sessions import (
     SessionStorage,
     Topic,
 )
+from loop.storage.signalling import SignallingStorage
 from loop.storage.webpush import WebPushStorage
 
 __all__ = [
@@ -90,6 +91,7 @@ __all__ = [
     "RoomStorage",
     "Session",
     "SessionStorage",
+    "SignallingStorage",
     "Storage",
     "StorageError",
     "StorageStats",
@@ -108,7 +110,15 @@ class StorageStats:
     commands: int = 0
 
 
-class Storage(SessionStorage, RoomStorage, CallStorage, AccountStorage, WebPushStorage, abc.ABC):
+class Storage(
+    SessionStorage,
+    RoomStorage,
+    CallStorage,
+    AccountStorage,
+    WebPushStorage,
+    SignallingStorage,
+    abc.ABC,
+):
     """Every concern on one backend, plus the backend's own lifecycle. Every method is a
     coroutine, keyword arguments only after the first ones."""
 

@@ -15,7 +15,16 @@ import redis.asyncio
 
 from loop.storage import BackendError, NonceReplayed, RoomChange, Storage, StorageError
 from loop.storage import redis as redis_backend
-from loop.storage.redis import RedisStorage, accounts, calls, from_url, rooms, sessions, webpush
+from loop.storage.redis import (
+    RedisStorage,
+    accounts,
+    calls,
+    from_url,
+    rooms,
+    sessions,
+    signalling,
+    webpush,
+)
 from loop.storage.redis.scripts import MARGIN_MS, Script
 from loop.storage.testing import StorageContract
 from loop.storage.testing.factories import (
@@ -31,7 +40,7 @@ from loop.storage.testing.faults import CALLS
 EXTENDED = T0 + 8 * 7 * 24 * 3600
 
 STEPS = accounts.ACCOUNT_DELETION_STEPS
-SCRIPT_MODULES = (redis_backend, sessions, rooms, calls, accounts, webpush)
+SCRIPT_MODULES = (redis_backend, sessions, rooms, calls, accounts, webpush, signalling)
 """The backend and its concern mixins: the modules that load Lua scripts."""
 
 

@@ -34,6 +34,7 @@ from loop.storage.redis.lane import Lane
 from loop.storage.redis.rooms import RedisRoomStorage
 from loop.storage.redis.scripts import Script, load
 from loop.storage.redis.sessions import RedisSessionStorage
+from loop.storage.redis.signalling import RedisSignallingStorage
 from loop.storage.redis.webpush import RedisWebPushStorage
 
 HEARTBEAT_TTL = 3600
@@ -47,6 +48,7 @@ class RedisStorage(
     RedisCallStorage,
     RedisAccountStorage,
     RedisWebPushStorage,
+    RedisSignallingStorage,
     Storage,
 ):
     """:class:`Storage` on one Redis database shared by every server process: the concern
@@ -78,6 +80,7 @@ class RedisStorage(
     @wrap_redis_error
     async def close(self) -> None:
         await self._close_call_hub()
+        await self._close_signal_hub()
         await self._lane.close()
         await self._client.aclose(close_connection_pool=True)
 

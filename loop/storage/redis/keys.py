@@ -34,6 +34,10 @@ Calls (:mod:`loop.storage.redis.calls`):
   ``u:{user}:calls`` zset of call ids scored by ``timestamp``; ``cp:<callId>`` the pub/sub
   channel of its progress.
 
+Signalling (:mod:`loop.storage.redis.signalling`): ``sg:{<channel>}:m`` hash peer id ->
+JSON ``{"m": [peer, participant, role, data], "e": expiry, "t": listing time}``, the
+channel's members; ``sg:<channel>`` the pub/sub channel of its messages.
+
 The backend itself: ``secrets`` hash, ``heartbeat`` string.
 """
 
@@ -87,3 +91,11 @@ def markers(call_id: str) -> str:
 
 def progress_channel(call_id: str) -> str:
     return f"cp:{call_id}"
+
+
+def signal_members(channel: str) -> str:
+    return f"sg:{{{channel}}}:m"
+
+
+def signal_channel(channel: str) -> str:
+    return f"sg:{channel}"

@@ -33,6 +33,7 @@ from loop.storage.sqlite.codec import json_list
 from loop.storage.sqlite.errors import wrap_sqlite_error
 from loop.storage.sqlite.rooms import SQLiteRoomStorage
 from loop.storage.sqlite.sessions import SQLiteSessionStorage
+from loop.storage.sqlite.signalling import SQLiteSignallingStorage
 from loop.storage.sqlite.statements import (
     DELETE_NONCES_OF,
     DELETE_PARTICIPANTS,
@@ -67,6 +68,7 @@ class SQLiteStorage(
     SQLiteCallStorage,
     SQLiteAccountStorage,
     SQLiteWebPushStorage,
+    SQLiteSignallingStorage,
     Storage,
 ):
     """The concern mixins on the plumbing below (``_transaction``, ``_run``, the purge) and

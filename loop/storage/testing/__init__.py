@@ -21,6 +21,7 @@ from loop.storage.testing.faults import FaultContract
 from loop.storage.testing.lifecycle import LifecycleContract, SecretsContract
 from loop.storage.testing.rooms import RoomContract
 from loop.storage.testing.sessions import SessionContract
+from loop.storage.testing.signalling import SignallingContract
 from loop.storage.testing.webpush import WebPushContract
 
 
@@ -33,6 +34,7 @@ class StorageContract(
     SecretsContract,
     LifecycleContract,
     FaultContract,
+    SignallingContract,
 ):
     """Everything a backend must do; subclass it as ``Test<Backend>Storage``."""
 
@@ -45,6 +47,7 @@ __all__ = [
     "RoomContract",
     "SecretsContract",
     "SessionContract",
+    "SignallingContract",
     "StorageContract",
     "WebPushContract",
 ]
