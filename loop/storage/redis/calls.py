@@ -201,15 +201,15 @@ class RedisCallStorage:
         self._count()
         return await self._call_hub().subscribe(keys.progress_channel(call_id), listener)
 
-    def _call_hub(self) -> RedisHub:
-        hub: RedisHub | None = getattr(self, "_calls_hub", None)
+    def _call_hub(self) -> RedisHub[CallProgress]:
+        hub: RedisHub[CallProgress] | None = getattr(self, "_calls_hub", None)
         if hub is None:
-            hub = RedisHub(self._client)
+            hub = RedisHub(self._client, decode=CallProgress.decode)
             self._calls_hub = hub
         return hub
 
     async def _close_call_hub(self) -> None:
         """Called by the backend's ``close``: stop the shared pub/sub reader."""
-        hub: RedisHub | None = getattr(self, "_calls_hub", None)
+        hub: RedisHub[CallProgress] | None = getattr(self, "_calls_hub", None)
         if hub is not None:
             await hub.close()

@@ -3,7 +3,7 @@
 A mixin of :class:`loop.storage.redis.RedisStorage`. A channel's members are a hash (keys in
 :mod:`loop.storage.redis.keys`) that expires with its last member; its messages travel on
 its pub/sub channel, through the process's own
-subscriber connection (:class:`SignalHub`, the calls' hub with string messages): one
+subscriber connection (a :class:`RedisHub` of text messages): one
 connection and one reader task per process, whatever the number of sockets.
 """
 
@@ -26,17 +26,6 @@ if TYPE_CHECKING:
 
 ADD_MEMBER = load("signal_add_member")
 RENEW_MEMBERS = load("signal_renew_members")
-
-
-class SignalHub(RedisHub):
-    """:class:`RedisHub` delivering each message's text as it is, not as call progress."""
-
-    def _dispatch(self, message: dict[str, Any]) -> None:
-        if message.get("type") == "message":
-            text = str(message["data"])
-            self._local.publish(str(message.get("channel")), text)  # type: ignore[arg-type]
-            return
-        super()._dispatch(message)
 
 
 class RedisSignallingStorage:
@@ -95,18 +84,18 @@ class RedisSignallingStorage:
 
     async def subscribe_signals(self, channel: str, listener: SignalListener) -> CallSubscription:
         self._count()
-        return await self._signal_hub().subscribe(keys.signal_channel(channel), listener)  # type: ignore[arg-type]
+        return await self._signal_hub().subscribe(keys.signal_channel(channel), listener)
 
-    def _signal_hub(self) -> SignalHub:
-        hub: SignalHub | None = getattr(self, "_signals_hub", None)
+    def _signal_hub(self) -> RedisHub[str]:
+        hub: RedisHub[str] | None = getattr(self, "_signals_hub", None)
         if hub is None:
-            hub = SignalHub(self._client)
+            hub = RedisHub(self._client, decode=str)
             self._signals_hub = hub
         return hub
 
     async def _close_signal_hub(self) -> None:
         """Called by the backend's ``close``: stop the signalling pub/sub reader."""
-        hub: SignalHub | None = getattr(self, "_signals_hub", None)
+        hub: RedisHub[str] | None = getattr(self, "_signals_hub", None)
         if hub is not None:
             await hub.close()
 

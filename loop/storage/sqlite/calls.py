@@ -295,10 +295,10 @@ class SQLiteCallStorage:
         except sqlite3.Error as error:
             raise BackendError(error) from error
 
-    def _call_hub(self) -> LocalHub:
-        hub: LocalHub | None = getattr(self, "_calls_hub", None)
+    def _call_hub(self) -> LocalHub[CallProgress]:
+        hub: LocalHub[CallProgress] | None = getattr(self, "_calls_hub", None)
         if hub is None:
-            hub = LocalHub()
+            hub = LocalHub[CallProgress]()
             self._calls_hub = hub
         return hub
 
