@@ -31,6 +31,9 @@ class MediaProvider(abc.ABC):
     name: str
     label: str = "TokBox"
     """How ``/__heartbeat__`` names the provider in its ``message``."""
+    signalling: bool = False
+    """Whether members meet on this server's signalling channels (:mod:`loop.signalling`),
+    which the rooms domain must then close when a participant leaves or a room goes."""
 
     @abc.abstractmethod
     def api_key(self, channel: str) -> str:

@@ -66,6 +66,7 @@ class Claims:
 class WebRTCProvider(MediaProvider):
     name = "webrtc"
     label = "WebRTC"
+    signalling = True
 
     def __init__(
         self, settings: WebRTCSettings, *, signalling_url: str, clock: Clock | None = None

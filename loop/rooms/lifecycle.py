@@ -113,7 +113,7 @@ async def delete(services: RoomServices, caller: HawkCaller, token: str) -> None
     except NotRoomOwner:
         raise errors.not_room_owner() from None
     notify_owner(services, change, "deletion")
-    if services.media.name == "webrtc":
+    if services.media.signalling:
         await signalling.end_room(services.signals, token)
 
 
@@ -129,7 +129,7 @@ async def delete_many(
     )
     if deleted:
         notify_owner(services, change, "deletion")
-    if services.media.name == "webrtc":
+    if services.media.signalling:
         for token in deleted:
             await signalling.end_room(services.signals, token)
     return deleted

@@ -268,7 +268,7 @@ async def _end_participation(services: RoomServices, token: str, pid: str, reaso
     except RoomNotFound:
         raise errors.token_not_found() from None
     notify_owner(services, change, "leave")
-    if services.media.name == "webrtc":
+    if services.media.signalling:
         await signalling.end_participant(services.signals, token, pid, reason)
 
 
