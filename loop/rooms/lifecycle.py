@@ -107,14 +107,13 @@ async def delete(services: RoomServices, caller: HawkCaller, token: str) -> None
             owner=caller.session.user,
             now=services.clock.now(),
             deleted_ttl=services.settings.rooms.deleted_ttl,
+            announce=signalling.room_ended(token) if services.media.signalling else None,
         )
     except RoomNotFound:
         raise errors.token_not_found() from None
     except NotRoomOwner:
         raise errors.not_room_owner() from None
     notify_owner(services, change, "deletion")
-    if services.media.signalling:
-        await signalling.end_room(services.signals, token)
 
 
 async def delete_many(
@@ -126,12 +125,10 @@ async def delete_many(
         owner=caller.session.user,
         now=services.clock.now(),
         deleted_ttl=services.settings.rooms.deleted_ttl,
+        announce=signalling.room_ended if services.media.signalling else None,
     )
     if deleted:
         notify_owner(services, change, "deletion")
-    if services.media.signalling:
-        for token in deleted:
-            await signalling.end_room(services.signals, token)
     return deleted
 
 

@@ -261,15 +261,21 @@ async def _end_participation(services: RoomServices, token: str, pid: str, reaso
     now = services.clock.now()
     try:
         change = await services.storage.leave_room(
-            token, pid, now=now, room_expires_at=_touched_expiry(services, now)
+            token,
+            pid,
+            now=now,
+            room_expires_at=_touched_expiry(services, now),
+            announce=(
+                signalling.participant_ended(token, pid, reason)
+                if services.media.signalling
+                else None
+            ),
         )
     except NotParticipant:
         raise errors.not_room_participant(NOT_JOINED) from None
     except RoomNotFound:
         raise errors.token_not_found() from None
     notify_owner(services, change, "leave")
-    if services.media.signalling:
-        await signalling.end_participant(services.signals, token, pid, reason)
 
 
 def status(state: RoomState, pid: str, report: Status) -> None:

@@ -18,6 +18,7 @@ import json
 from typing import Any
 
 from loop.storage import SignallingStorage
+from loop.storage.signalling import Announcement
 
 ROOM_PREFIX = "r:"
 CALL_PREFIX = "c:"
@@ -40,15 +41,20 @@ def encode(kind: str, **fields: Any) -> str:
     return json.dumps({"k": kind, **fields}, separators=(",", ":"))
 
 
+def participant_ended(room_token: str, pid: str, reason: str) -> Announcement:
+    """What closes a participant's socket, wherever it is connected (``bye`` ``reason``);
+    carried by the leave itself (:class:`~loop.storage.signalling.Announcement`)."""
+    return Announcement(room_channel(room_token), encode("end", p=pid, reason=reason))
+
+
+def room_ended(room_token: str) -> Announcement:
+    """What closes every socket of a deleted room (``bye`` ``room-deleted``)."""
+    return Announcement(room_channel(room_token), encode("end", all=True, reason="room-deleted"))
+
+
 async def end_participant(
     signals: SignallingStorage, room_token: str, pid: str, reason: str
 ) -> None:
-    """Close the participant's socket, wherever it is connected (``bye`` ``reason``)."""
-    await signals.publish_signal(room_channel(room_token), encode("end", p=pid, reason=reason))
-
-
-async def end_room(signals: SignallingStorage, room_token: str) -> None:
-    """Close every socket of a deleted room (``bye`` ``room-deleted``)."""
-    await signals.publish_signal(
-        room_channel(room_token), encode("end", all=True, reason="room-deleted")
-    )
+    """Close the participant's socket when no room change carries the announcement."""
+    announcement = participant_ended(room_token, pid, reason)
+    await signals.publish_signal(announcement.channel, announcement.message)

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from loop.storage.errors import StorageError
 from loop.storage.sessions import PushTarget
+from loop.storage.signalling import Announcement
 
 
 class RoomNotFound(StorageError):
@@ -130,18 +131,32 @@ class RoomStorage(abc.ABC):
 
     @abc.abstractmethod
     async def delete_room(
-        self, token: str, *, owner: str, now: float, deleted_ttl: float
+        self,
+        token: str,
+        *,
+        owner: str,
+        now: float,
+        deleted_ttl: float,
+        announce: Announcement | None = None,
     ) -> RoomChange:
         """Delete the owner's room, its participants and context, and log the deletion
         (kept ``deleted_ttl`` seconds; the first deletion time wins) for
-        :meth:`list_rooms`. Raises :class:`RoomNotFound`, then :class:`NotRoomOwner`."""
+        :meth:`list_rooms`; then publish ``announce``. Raises :class:`RoomNotFound`, then
+        :class:`NotRoomOwner` (and publishes nothing)."""
 
     @abc.abstractmethod
     async def delete_rooms(
-        self, tokens: Sequence[str], *, owner: str, now: float, deleted_ttl: float
+        self,
+        tokens: Sequence[str],
+        *,
+        owner: str,
+        now: float,
+        deleted_ttl: float,
+        announce: Callable[[str], Announcement] | None = None,
     ) -> tuple[list[str], RoomChange]:
         """Delete those of ``tokens`` that are live rooms of ``owner`` (as
-        :meth:`delete_room` does) in one operation; returns the deleted tokens."""
+        :meth:`delete_room` does) in one operation, publishing ``announce(token)`` for
+        each room deleted (never for another owner's); returns the deleted tokens."""
 
     @abc.abstractmethod
     async def list_rooms(self, owner: str, *, since: int | None, now: float) -> RoomList:
@@ -175,10 +190,17 @@ class RoomStorage(abc.ABC):
 
     @abc.abstractmethod
     async def leave_room(
-        self, token: str, participant_id: str, *, now: float, room_expires_at: int
+        self,
+        token: str,
+        participant_id: str,
+        *,
+        now: float,
+        room_expires_at: int,
+        announce: Announcement | None = None,
     ) -> RoomChange:
-        """Remove a live participant and touch the room as :meth:`join_room` does.
-        Raises :class:`RoomNotFound`, :class:`NotParticipant`."""
+        """Remove a live participant and touch the room as :meth:`join_room` does, then
+        publish ``announce``. Raises :class:`RoomNotFound`, :class:`NotParticipant` (and
+        publishes nothing)."""
 
     @abc.abstractmethod
     async def reap_participants(

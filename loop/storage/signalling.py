@@ -32,6 +32,16 @@ SignalListener = Callable[[str], None]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Announcement:
+    """A message for a signalling channel that a room change carries with it: published
+    only if the change is made, and in the same round trip (inside the script on Redis,
+    after the commit on SQLite), so closing a leaver's socket costs no extra trip."""
+
+    channel: str
+    message: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Member:
     """One connected socket of a channel."""
 

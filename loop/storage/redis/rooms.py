@@ -8,7 +8,7 @@ which :func:`_outcome` raises as the interface's exception.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from loop.storage.errors import StorageError
@@ -27,6 +27,7 @@ from loop.storage.rooms import (
     RoomNotFound,
     RoomState,
 )
+from loop.storage.signalling import Announcement
 
 CREATE_ROOM = load("create_room")
 GET_ROOM = load("get_room")
@@ -114,24 +115,46 @@ class RedisRoomStorage:
 
     @wrap_redis_error
     async def delete_room(
-        self, token: str, *, owner: str, now: float, deleted_ttl: float
+        self,
+        token: str,
+        *,
+        owner: str,
+        now: float,
+        deleted_ttl: float,
+        announce: Announcement | None = None,
     ) -> RoomChange:
         _, change = await self._delete(
-            [token], owner=owner, now=now, deleted_ttl=deleted_ttl, strict=True
+            [(token, announce)], owner=owner, now=now, deleted_ttl=deleted_ttl, strict=True
         )
         return change
 
     @wrap_redis_error
     async def delete_rooms(
-        self, tokens: Sequence[str], *, owner: str, now: float, deleted_ttl: float
+        self,
+        tokens: Sequence[str],
+        *,
+        owner: str,
+        now: float,
+        deleted_ttl: float,
+        announce: Callable[[str], Announcement] | None = None,
     ) -> tuple[list[str], RoomChange]:
+        rooms = [(token, announce(token) if announce else None) for token in tokens]
         return await self._delete(
-            tokens, owner=owner, now=now, deleted_ttl=deleted_ttl, strict=False
+            rooms, owner=owner, now=now, deleted_ttl=deleted_ttl, strict=False
         )
 
     async def _delete(
-        self, tokens: Sequence[str], *, owner: str, now: float, deleted_ttl: float, strict: bool
+        self,
+        rooms: Sequence[tuple[str, Announcement | None]],
+        *,
+        owner: str,
+        now: float,
+        deleted_ttl: float,
+        strict: bool,
     ) -> tuple[list[str], RoomChange]:
+        """ARGV from the fifth on: each token, then its announcement's pub/sub channel and
+        message (empty strings: none)."""
+        per_room = [arg for token, note in rooms for arg in (token, *_announcement_args(note))]
         reply = await self._run(
             DELETE_ROOMS,
             [keys.user(owner, "deleted"), keys.user(owner, "rooms")],
@@ -139,7 +162,7 @@ class RedisRoomStorage:
             owner,
             number(now + deleted_ttl),
             "1" if strict else "0",
-            *tokens,
+            *per_room,
         )
         deleted, texts = _outcome(reply)
         return list(deleted), RoomChange(owner, int(now), codec.decode_targets(texts))
@@ -208,7 +231,13 @@ class RedisRoomStorage:
 
     @wrap_redis_error
     async def leave_room(
-        self, token: str, participant_id: str, *, now: float, room_expires_at: int
+        self,
+        token: str,
+        participant_id: str,
+        *,
+        now: float,
+        room_expires_at: int,
+        announce: Announcement | None = None,
     ) -> RoomChange:
         reply = await self._run(
             LEAVE_ROOM,
@@ -218,6 +247,7 @@ class RedisRoomStorage:
             participant_id,
             str(int(now)),
             number(room_expires_at),
+            *_announcement_args(announce),
         )
         return _touched(reply, now)
 
@@ -234,3 +264,10 @@ class RedisRoomStorage:
             number(room_expires_at),
         )
         return [RoomChange(owner, int(now), codec.decode_targets(texts)) for owner, texts in reply]
+
+
+def _announcement_args(announce: Announcement | None) -> tuple[str, str]:
+    """The pub/sub channel and message a script publishes once its change is made."""
+    if announce is None:
+        return "", ""
+    return keys.signal_channel(announce.channel), announce.message

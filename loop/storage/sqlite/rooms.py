@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from loop.storage.errors import StorageError
@@ -29,6 +29,7 @@ from loop.storage.rooms import (
     RoomState,
 )
 from loop.storage.sessions import PushTarget
+from loop.storage.signalling import Announcement
 from loop.storage.sqlite.codec import dumps, json_list, to_participant, to_room
 from loop.storage.sqlite.errors import wrap_sqlite_error
 from loop.storage.sqlite.statements import (
@@ -77,6 +78,8 @@ class SQLiteRoomStorage:
         def _transaction(
             self, *, write: bool, now: float | None = None
         ) -> contextlib.AbstractContextManager[None]: ...
+
+        def _announce(self, *announcements: Announcement | None) -> None: ...
 
     def _targets(self, owner: str, now: float) -> tuple[PushTarget, ...]:
         rows = self._run(SELECT_TARGETS, (owner, "rooms", now))
@@ -140,20 +143,37 @@ class SQLiteRoomStorage:
 
     @wrap_sqlite_error
     async def delete_room(
-        self, token: str, *, owner: str, now: float, deleted_ttl: float
+        self,
+        token: str,
+        *,
+        owner: str,
+        now: float,
+        deleted_ttl: float,
+        announce: Announcement | None = None,
     ) -> RoomChange:
         with self._transaction(write=True, now=now):
             if not self._delete_rooms([token], owner, now, deleted_ttl):
                 raise self._room_error(token, now, NotRoomOwner(token))
-            return self._change(owner, now)
+            change = self._change(owner, now)
+        self._announce(announce)
+        return change
 
     @wrap_sqlite_error
     async def delete_rooms(
-        self, tokens: Sequence[str], *, owner: str, now: float, deleted_ttl: float
+        self,
+        tokens: Sequence[str],
+        *,
+        owner: str,
+        now: float,
+        deleted_ttl: float,
+        announce: Callable[[str], Announcement] | None = None,
     ) -> tuple[list[str], RoomChange]:
         with self._transaction(write=True, now=now):
             deleted = self._delete_rooms(tokens, owner, now, deleted_ttl)
-            return deleted, self._change(owner, now)
+            change = self._change(owner, now)
+        if announce is not None:
+            self._announce(*map(announce, deleted))
+        return deleted, change
 
     def _delete_rooms(
         self, tokens: Sequence[str], owner: str, now: float, deleted_ttl: float
@@ -216,7 +236,13 @@ class SQLiteRoomStorage:
 
     @wrap_sqlite_error
     async def leave_room(
-        self, token: str, participant_id: str, *, now: float, room_expires_at: int
+        self,
+        token: str,
+        participant_id: str,
+        *,
+        now: float,
+        room_expires_at: int,
+        announce: Announcement | None = None,
     ) -> RoomChange:
         params = {"token": token, "id": participant_id, "now": now}
         with self._transaction(write=True, now=now):
@@ -224,7 +250,9 @@ class SQLiteRoomStorage:
                 raise self._room_error(token, now, NotParticipant(participant_id))
             touch = (int(now), room_expires_at, now, json_list([token]))
             owner = self._run(TOUCH_ROOMS, touch).fetchone()[0]
-            return self._change(owner, now)
+            change = self._change(owner, now)
+        self._announce(announce)
+        return change
 
     @wrap_sqlite_error
     async def reap_participants(

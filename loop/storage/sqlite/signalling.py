@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from loop.storage.calls import CallSubscription
 from loop.storage.fanout import HubSubscription, LocalHub
-from loop.storage.signalling import Admission, Member, SignalListener
+from loop.storage.signalling import Admission, Announcement, Member, SignalListener
 
 
 class _Listed:
@@ -38,6 +38,13 @@ class SQLiteSignallingStorage:
             members = self._signal_members = {}
             self._signal_channels = LocalHub[str]()
         return members, self._signal_channels
+
+    def _announce(self, *announcements: Announcement | None) -> None:
+        """Publish what a committed room change carried (see :class:`Announcement`)."""
+        channels = self._signal_state()[1]
+        for announcement in announcements:
+            if announcement is not None:
+                channels.publish(announcement.channel, announcement.message)
 
     def _live(self, channel: str, now: float) -> dict[str, _Listed]:
         members, _ = self._signal_state()

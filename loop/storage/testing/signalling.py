@@ -7,9 +7,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from loop.storage import Storage
-from loop.storage.signalling import Member
-from loop.storage.testing.factories import T0
+import pytest
+
+from loop.storage import NotParticipant, NotRoomOwner, Storage
+from loop.storage.signalling import Announcement, Member
+from loop.storage.testing.factories import T0, join, make_participant, make_room
 
 TTL = 60.0
 WAIT = 5.0
@@ -84,6 +86,57 @@ class SignallingContract:
         finally:
             for subscription in subscriptions:
                 await subscription.close()
+
+    async def test_a_leave_announces_only_when_made(self, storage: Storage) -> None:
+        await storage.create_room(make_room(), now=T0)
+        await join(storage, "room-1", make_participant("p1"))
+        heard: asyncio.Queue[str] = asyncio.Queue()
+        subscription = await storage.subscribe_signals("ch", heard.put_nowait)
+        try:
+            left = Announcement("ch", "p1 left")
+            await storage.leave_room("room-1", "p1", now=T0, room_expires_at=T0 + 9, announce=left)
+            assert await asyncio.wait_for(heard.get(), WAIT) == "p1 left"
+            with pytest.raises(NotParticipant):
+                await storage.leave_room(
+                    "room-1", "p1", now=T0, room_expires_at=T0 + 9, announce=left
+                )
+            await storage.publish_signal("ch", "marker")
+            assert await asyncio.wait_for(heard.get(), WAIT) == "marker"
+        finally:
+            await subscription.close()
+
+    async def test_deletions_announce_only_the_owners_rooms(self, storage: Storage) -> None:
+        await storage.create_room(make_room("mine"), now=T0)
+        await storage.create_room(make_room("theirs", owner="owner-2"), now=T0)
+        await storage.create_room(make_room("also-mine"), now=T0)
+        heard: asyncio.Queue[str] = asyncio.Queue()
+        subscription = await storage.subscribe_signals("ch", heard.put_nowait)
+        try:
+            with pytest.raises(NotRoomOwner):
+                await storage.delete_room(
+                    "theirs", owner="owner-1", now=T0, deleted_ttl=60, announce=ended("theirs")
+                )
+            deleted, _ = await storage.delete_rooms(
+                ["theirs", "mine", "nowhere"],
+                owner="owner-1",
+                now=T0,
+                deleted_ttl=60,
+                announce=ended,
+            )
+            assert deleted == ["mine"]
+            assert await asyncio.wait_for(heard.get(), WAIT) == "mine ended"
+            await storage.delete_room(
+                "also-mine", owner="owner-1", now=T0, deleted_ttl=60, announce=ended("also-mine")
+            )
+            assert await asyncio.wait_for(heard.get(), WAIT) == "also-mine ended"
+            await storage.publish_signal("ch", "marker")
+            assert await asyncio.wait_for(heard.get(), WAIT) == "marker"
+        finally:
+            await subscription.close()
+
+
+def ended(token: str) -> Announcement:
+    return Announcement("ch", f"{token} ended")
 
 
 FAULT_CALLS: dict[str, Callable[[Storage], Awaitable[Any]]] = {

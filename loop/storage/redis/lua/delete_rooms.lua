@@ -1,8 +1,9 @@
 -- KEYS: the owner's deletion log, the owner's rooms index. ARGV: now, owner, log expiry,
--- strict ('1': the single token must be deletable, else 'room'/'owner'), tokens...
+-- strict ('1': the single token must be deletable, else 'room'/'owner'), then per room:
+-- token, announcement channel, announcement message.
 -- Returns {deleted tokens, targets}.
 local deleted = {}
-for i = 5, #ARGV do
+for i = 5, #ARGV, 3 do
   local token = ARGV[i]
   local owner = live_owner(token, now)
   if ARGV[4] == '1' and not owner then return 'room' end
@@ -15,6 +16,7 @@ for i = 5, #ARGV do
       redis.call('HSET', KEYS[1], token, ARGV[1] .. '|' .. ARGV[3])
     end
     deleted[#deleted + 1] = token
+    announce(ARGV[i + 1], ARGV[i + 2])
   end
 end
 if #deleted > 0 then

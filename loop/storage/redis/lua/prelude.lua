@@ -115,3 +115,9 @@ local function log_expiry(entry)
 end
 
 local now = tonumber(ARGV[1])
+
+-- A room change's signalling announcement: published once the change is made, in the
+-- same round trip; an empty channel means none.
+local function announce(channel, message)
+  if channel and channel ~= '' then redis.call('PUBLISH', channel, message) end
+end
