@@ -125,10 +125,18 @@ def api_routes() -> list[BaseRoute]:
 
 
 def root_routes() -> list[BaseRoute]:
-    """Routes served only at the root: the call-progress websocket (loop-api.md §1.1)."""
-    from loop.routes import websocket
+    """Routes served only at the root, before the API's: the owner's web client at ``/``
+    (for browsers) and the call-progress websocket (loop-api.md §1.1)."""
+    from loop.routes import pages, websocket
 
-    return list(websocket.routes)
+    return [*pages.home_routes, *websocket.routes]
+
+
+def page_routes() -> list[BaseRoute]:
+    """The room page at ``/{token}`` and the pages' assets, after every API route."""
+    from loop.routes import pages
+
+    return list(pages.routes)
 
 
 def create_app(
@@ -158,7 +166,7 @@ def create_app(
             await svc.close()
 
     app = Starlette(
-        routes=[*root_routes(), *routes, Mount(API_PREFIX, routes=routes)],
+        routes=[*root_routes(), *routes, Mount(API_PREFIX, routes=routes), *page_routes()],
         middleware=[
             Middleware(
                 LoopMiddleware,
