@@ -4,7 +4,7 @@
 One browser per test session (starting Chromium costs about a second); every page gets a
 fresh context, so pages share no storage, cookies or permissions, as different people's
 browsers would not. Chromium's fake camera and microphone stand in for devices and
-its fake permission prompt accepts them; :func:`deny_camera` refuses them for one page.
+its fake permission prompt accepts them (or refuses them: ``launch(refuse_media=True)``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 import requests
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, BrowserType, Page, sync_playwright
 from requests_hawk import HawkAuth  # type: ignore[import-untyped]
 
 from tests.support.redis_server import free_port
@@ -40,13 +40,18 @@ WAIT_MS = 20_000
 def chromium() -> Iterator[Browser]:
     """Headless Chromium for the block (``LOOP_TEST_CHROMIUM`` names another binary)."""
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
+        browser = launch(playwright.chromium)
         try:
             yield browser
         finally:
             browser.close()
+
+
+def launch(browser_type: BrowserType, *, refuse_media: bool = False) -> Browser:
+    """``refuse_media``: the permission prompt answers "Block" to camera and microphone
+    (the fake prompt overrides per-page permissions, so refusing takes its own browser)."""
+    args = [arg + "=deny" if refuse_media and "fake-ui" in arg else arg for arg in CHROMIUM_ARGS]
+    return browser_type.launch(executable_path=CHROMIUM, headless=True, args=args)
 
 
 @contextlib.contextmanager
@@ -87,16 +92,6 @@ class Pages:
         for context in self.contexts:
             context.close()
         self.contexts.clear()
-
-
-def deny_camera(page: Page, origin: str) -> None:
-    """Refuse camera and microphone to ``page``'s origin, as a person clicking "Block"."""
-    session = page.context.new_cdp_session(page)
-    for name in ("videoCapture", "audioCapture"):
-        session.send(
-            "Browser.setPermission",
-            {"permission": {"name": name}, "setting": "denied", "origin": origin},
-        )
 
 
 def frames_decoded(page: Page) -> dict[str, int]:
