@@ -27,9 +27,11 @@ from loop.clock import Clock, SystemClock
 from loop.config import GENERATED_SECRETS, VAPID_SECRET, Settings
 from loop.media import MediaError, MediaProvider
 from loop.media import from_settings as media_from_settings
+from loop.media.webrtc import WebRTCProvider
 from loop.metrics import Metrics, StatsdMetrics
 from loop.metrics import from_settings as metrics_from_settings
 from loop.push import PushNotifier, vapid
+from loop.signalling.hub import Signalling
 from loop.storage import BackendError, Storage
 from loop.storage import from_url as storage_from_url
 from loop.web.middleware import ERRNO_KEY, LoopMiddleware
@@ -51,6 +53,8 @@ class Services:
     http: httpx.AsyncClient
     """Shared client for outgoing HTTP (verifiers, OAuth, push): one connection pool."""
     metrics: Metrics
+    signalling: Signalling
+    """This process's signalling members (the ``webrtc`` provider's sockets)."""
     background: set[asyncio.Task[None]] = dataclasses.field(default_factory=set)
 
     @classmethod
@@ -71,16 +75,21 @@ class Services:
         clock = clock or SystemClock()
         http = httpx.AsyncClient(timeout=settings.push.timeout, follow_redirects=False)
         metrics = metrics_from_settings(settings.metrics)
+        media = media_provider or media_from_settings(settings)
+        signalling = Signalling(backend, settings.webrtc, clock)
+        if isinstance(media, WebRTCProvider):
+            media.watch_signalling(signalling.ping)
         return cls(
             settings=settings,
             clock=clock,
             storage=backend,
-            media=media_provider or media_from_settings(settings),
+            media=media,
             push=PushNotifier.from_settings(
                 settings, http=http, metrics=metrics, storage=backend, clock=clock
             ),
             http=http,
             metrics=metrics,
+            signalling=signalling,
         )
 
     def spawn(self, coroutine: Awaitable[None]) -> None:
@@ -113,7 +122,7 @@ def services(request: Request) -> Services:
 
 def api_routes() -> list[BaseRoute]:
     """Every route served both at ``/`` and under ``/v0`` (loop-api.md §1.1)."""
-    from loop.routes import accounts, calls, dockerflow, registration, rooms
+    from loop.routes import accounts, calls, dockerflow, registration, rooms, signalling
 
     return [
         *dockerflow.routes,
@@ -121,6 +130,7 @@ def api_routes() -> list[BaseRoute]:
         *accounts.routes,
         *rooms.routes,
         *calls.routes,
+        *signalling.routes,
     ]
 
 
@@ -207,6 +217,8 @@ async def open_app(
         from loop import rooms
 
         svc.spawn(rooms.watch_participant_expiry(svc))
+        if svc.media.name == "webrtc":
+            svc.spawn(svc.signalling.watch())
     return svc
 
 

@@ -88,9 +88,10 @@ class CallUrlsSettings:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class MediaSettings:
-    provider: str = "fake"
-    """``fake`` (offline, default) or ``tokbox`` (OpenTok / Vonage Video); the built-in
-    ``webrtc`` provider of decisions D18 is not written yet."""
+    provider: str = "webrtc"
+    """``webrtc`` (built in, default: browsers connect to each other, the server relays their
+    signalling, decisions D18), ``fake`` (offline, OpenTok-shaped ids) or ``tokbox``
+    (OpenTok / Vonage Video)."""
     fake_url: str = "https://call.stage.mozaws.net/"
 
 
@@ -103,6 +104,37 @@ class TokBoxSettings:
     retry_on_error: int = 3
     timeout: int = 2000
     """Milliseconds."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WebRTCSettings:
+    """The built-in ``webrtc`` provider: ICE servers handed to members and the signalling
+    socket's limits (docs/signalling.md)."""
+
+    stun_urls: list[str] = dataclasses.field(default_factory=list)
+    """``stun:host[:port]`` URLs; empty: no STUN server is handed out."""
+    turn_urls: list[str] = dataclasses.field(default_factory=list)
+    """``turn:``/``turns:`` URLs of a TURN server checking ``turn_secret`` (coturn's
+    ``use-auth-secret``); empty: no relay, so peers behind strict NATs cannot connect."""
+    turn_secret: Secret = Secret("")
+    """coturn's ``static-auth-secret``: TURN credentials are derived from it per join."""
+    turn_ttl: int = 86400
+    """Seconds the TURN credentials handed out with a join stay valid."""
+    token_secret: Secret = Secret("")
+    """Signs session tokens; generated on first start and kept by the storage."""
+    hello_timeout: float = 10.0
+    """Seconds a new socket has to send its ``hello``."""
+    max_message_size: int = 65536
+    """Bytes; a larger message closes the socket (4413)."""
+    rate_limit: int = 200
+    """Messages a socket may send per ``rate_period`` seconds; more closes it (4429)."""
+    rate_period: float = 10.0
+    membership_check_interval: float = 1.0
+    """Seconds between checks that connected members are still live participants (how a
+    participant's expiry, or its room's deletion with the account, closes its socket)."""
+    member_ttl: float = 60.0
+    """Seconds a member stays listed by the storage unless its process renews it (a member
+    of a process that died vanishes after this)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -239,6 +271,7 @@ class Settings:
     call_urls: CallUrlsSettings = dataclasses.field(default_factory=CallUrlsSettings)
     media: MediaSettings = dataclasses.field(default_factory=MediaSettings)
     tokbox: TokBoxSettings = dataclasses.field(default_factory=TokBoxSettings)
+    webrtc: WebRTCSettings = dataclasses.field(default_factory=WebRTCSettings)
     fxa_oauth: FxaOAuthSettings = dataclasses.field(default_factory=FxaOAuthSettings)
     browserid: BrowserIDSettings = dataclasses.field(default_factory=BrowserIDSettings)
     msisdn: MsisdnMountSettings = dataclasses.field(default_factory=MsisdnMountSettings)
@@ -279,13 +312,25 @@ class Settings:
                     self.push.vapid_private_key or secrets.get(VAPID_SECRET, "")
                 ),
             ),
+            webrtc=dataclasses.replace(
+                self.webrtc,
+                token_secret=Secret(self.webrtc.token_secret or secrets.get(WEBRTC_SECRET, "")),
+            ),
         )
 
 
 VAPID_SECRET = "vapid_private_key"
 """Name under which the storage keeps the generated VAPID key (see ``push.vapid_private_key``)."""
 
-GENERATED_SECRETS = {"user_mac_secret": 16, "hawk_id_secret": 16, "hkdf_salt": 16}
+WEBRTC_SECRET = "webrtc_token_secret"
+"""Name under which the storage keeps the generated ``webrtc.token_secret``."""
+
+GENERATED_SECRETS = {
+    "user_mac_secret": 16,
+    "hawk_id_secret": 16,
+    "hkdf_salt": 16,
+    WEBRTC_SECRET: 32,
+}
 """Secrets generated (bytes of randomness, hex-encoded) on first start when not configured."""
 
 
@@ -322,9 +367,8 @@ def validate(settings: Settings) -> None:
         (settings.protocol in ("http", "https"), "protocol: must be 'http' or 'https'"),
         (0 < settings.port < 65536, "port: must be between 1 and 65535"),
         (
-            settings.media.provider in ("fake", "tokbox"),
-            "media.provider: must be 'fake' or 'tokbox' (the built-in 'webrtc' provider is "
-            "not available yet)",
+            settings.media.provider in ("webrtc", "fake", "tokbox"),
+            "media.provider: must be 'webrtc', 'fake' or 'tokbox'",
         ),
         (
             settings.media.provider != "tokbox" or "default" in settings.tokbox.credentials,
@@ -375,6 +419,7 @@ def validate(settings: Settings) -> None:
         ),
     ]
     checks += _browserid_checks(settings.browserid)
+    checks += _webrtc_checks(settings.webrtc)
     prefix = settings.msisdn.prefix
     checks.append(
         (
@@ -408,6 +453,38 @@ def _browserid_checks(browserid: BrowserIDSettings) -> list[tuple[bool, str]]:
                 public_key_from_json(_json_value(entry["public_key"]))
         except (KeyFormatError, ValueError) as exc:
             checks.append((False, f"{key}.public_key: {exc}"))
+    return checks
+
+
+def _webrtc_checks(webrtc: WebRTCSettings) -> list[tuple[bool, str]]:
+    """ICE server URLs are handed to browsers as they are, so a typo is caught here."""
+    checks = [
+        (
+            all(url.startswith(("stun:", "stuns:")) for url in webrtc.stun_urls),
+            "webrtc.stun_urls: each must start with stun: or stuns:",
+        ),
+        (
+            all(url.startswith(("turn:", "turns:")) for url in webrtc.turn_urls),
+            "webrtc.turn_urls: each must start with turn: or turns:",
+        ),
+        (
+            not webrtc.turn_urls or bool(webrtc.turn_secret),
+            "webrtc.turn_secret: required when webrtc.turn_urls is set",
+        ),
+        (webrtc.turn_ttl > 0, "webrtc.turn_ttl: must be positive"),
+        (webrtc.hello_timeout > 0, "webrtc.hello_timeout: must be positive"),
+        (webrtc.max_message_size >= 1024, "webrtc.max_message_size: must be at least 1024"),
+        (webrtc.rate_limit > 0, "webrtc.rate_limit: must be positive"),
+        (webrtc.rate_period > 0, "webrtc.rate_period: must be positive"),
+        (
+            webrtc.membership_check_interval > 0,
+            "webrtc.membership_check_interval: must be positive",
+        ),
+        (
+            webrtc.member_ttl > 3 * webrtc.membership_check_interval,
+            "webrtc.member_ttl: must exceed three webrtc.membership_check_interval",
+        ),
+    ]
     return checks
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from loop.cli import main
-from loop.config import ConfigError, Secret, Settings, load_settings
+from loop.config import WEBRTC_SECRET, ConfigError, Secret, Settings, load_settings
 
 
 def test_defaults_are_the_original_servers() -> None:
@@ -17,7 +17,8 @@ def test_defaults_are_the_original_servers() -> None:
     assert settings.rooms.default_ttl == settings.rooms.max_ttl == 1344
     assert settings.hawk_session_duration == 2_592_000
     assert settings.allowed_origins == ["http://localhost:3000"]
-    assert settings.media.provider == "fake"
+    assert settings.media.provider == "webrtc"
+    assert settings.webrtc.stun_urls == settings.webrtc.turn_urls == []
     assert settings.storage_url == "sqlite:///loop-data/loop.db"
     assert settings.hawk.check_payload_hash is True
 
@@ -60,8 +61,13 @@ def test_environment_casts_lists_tables_and_booleans() -> None:
         ({"LOOP_ROOMS__MAX_SIZE": "1"}, "rooms.max_size: must be at least 2"),
         ({"LOOP_ROOMS__NOPE": "1"}, "rooms.nope: unknown setting"),
         ({"LOOP_HAWK__CHECK_PAYLOAD_HASH": "maybe"}, "hawk.check_payload_hash: expected a"),
-        ({"LOOP_MEDIA__PROVIDER": "skype"}, "media.provider: must be 'fake' or 'tokbox'"),
-        ({"LOOP_MEDIA__PROVIDER": "webrtc"}, "media.provider: must be 'fake' or 'tokbox'"),
+        ({"LOOP_MEDIA__PROVIDER": "skype"}, "media.provider: must be 'webrtc', 'fake' or"),
+        ({"LOOP_WEBRTC__STUN_URLS": "turn:x"}, "webrtc.stun_urls: each must start with stun:"),
+        ({"LOOP_WEBRTC__TURN_URLS": "stun:x"}, "webrtc.turn_urls: each must start with turn:"),
+        ({"LOOP_WEBRTC__TURN_URLS": "turn:x"}, "webrtc.turn_secret: required when"),
+        ({"LOOP_WEBRTC__RATE_LIMIT": "0"}, "webrtc.rate_limit: must be positive"),
+        ({"LOOP_WEBRTC__MAX_MESSAGE_SIZE": "10"}, "webrtc.max_message_size: must be at least"),
+        ({"LOOP_WEBRTC__MEMBER_TTL": "1"}, "webrtc.member_ttl: must exceed three"),
         ({"LOOP_MEDIA__PROVIDER": "tokbox"}, "tokbox.credentials: must contain a 'default'"),
         ({"LOOP_PROTOCOL": "gopher"}, "protocol: must be 'http' or 'https'"),
         ({"LOOP_TOKBOX__CREDENTIALS": "[1]"}, "tokbox.credentials: expected a table"),
@@ -97,6 +103,17 @@ def test_secrets_never_show_in_repr() -> None:
         "bb",
         "cc",
     )
+    assert filled.webrtc.token_secret == ""
+    generated = Settings().with_secrets(
+        {
+            "user_mac_secret": "aa",
+            "hawk_id_secret": "bb",
+            "hkdf_salt": "cc",
+            WEBRTC_SECRET: "d0d0cafe",
+        }
+    )
+    assert generated.webrtc.token_secret == "d0d0cafe"
+    assert "d0d0cafe" not in repr(generated)
     configured = Settings(user_mac_secret=Secret("11")).with_secrets(
         {"user_mac_secret": "aa", "hawk_id_secret": "bb", "hkdf_salt": "cc"}
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import importlib
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from loop.config import Settings
@@ -30,6 +30,8 @@ class MediaSession:
 
 class MediaProvider(abc.ABC):
     name: str
+    label: str = "TokBox"
+    """How ``/__heartbeat__`` names the provider in its ``message``."""
 
     @abc.abstractmethod
     def api_key(self, channel: str) -> str:
@@ -41,10 +43,24 @@ class MediaProvider(abc.ABC):
 
     @abc.abstractmethod
     def mint_token(
-        self, session: MediaSession, *, role: Role, expires_at: int, data: str | None = None
+        self,
+        session: MediaSession,
+        *,
+        role: Role,
+        expires_at: int,
+        data: str | None = None,
+        room: str | None = None,
+        participant: str | None = None,
     ) -> str:
         """A token letting one participant connect to ``session`` until ``expires_at``;
-        ``data`` (a JSON string, D3) is shown to the other participants. Pure computation."""
+        ``data`` (a JSON string, D3) is shown to the other participants. Pure computation.
+        ``room`` and ``participant`` (the room's token, and the participant id when it is
+        known before the token) are for providers that check membership themselves."""
+
+    def join_extras(self) -> dict[str, Any]:
+        """Fields added to a room join answer (default: none, so real clients of the
+        hosted providers see exactly the original answer)."""
+        return {}
 
     @abc.abstractmethod
     async def ping(self) -> str | None:

@@ -131,7 +131,14 @@ class FakeProvider(MediaProvider):
         return MediaSession(session_id=f"{n}_{encoded}", api_key=FAKE_API_KEY)
 
     def mint_token(
-        self, session: MediaSession, *, role: Role, expires_at: int, data: str | None = None
+        self,
+        session: MediaSession,
+        *,
+        role: Role,
+        expires_at: int,
+        data: str | None = None,
+        room: str | None = None,
+        participant: str | None = None,
     ) -> str:
         if session.api_key != FAKE_API_KEY:
             raise MediaError(f"session {session.session_id!r} was not made by the fake provider")

@@ -93,7 +93,14 @@ class TokBoxProvider(MediaProvider):
             raise MediaError(str(exc) or type(exc).__name__) from exc
 
     def mint_token(
-        self, session: MediaSession, *, role: Role, expires_at: int, data: str | None = None
+        self,
+        session: MediaSession,
+        *,
+        role: Role,
+        expires_at: int,
+        data: str | None = None,
+        room: str | None = None,
+        participant: str | None = None,
     ) -> str:
         channel = self._by_api_key.get(session.api_key)
         if channel is None:

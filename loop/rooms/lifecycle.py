@@ -14,6 +14,7 @@ from loop.auth import HawkCaller
 from loop.crypto import random_token
 from loop.rooms.validation import RoomParams
 from loop.rooms.views import full_view
+from loop.signalling import events as signalling
 from loop.storage import NotRoomOwner, Room, RoomChange, RoomNotFound, RoomState
 
 if TYPE_CHECKING:
@@ -104,6 +105,8 @@ async def delete(services: Services, caller: HawkCaller, token: str) -> None:
     except NotRoomOwner:
         raise errors.not_room_owner() from None
     notify_owner(services, change, "deletion")
+    if services.media.name == "webrtc":
+        await signalling.end_room(services.storage, token)
 
 
 async def delete_many(services: Services, caller: HawkCaller, tokens: Sequence[str]) -> list[str]:
@@ -116,6 +119,9 @@ async def delete_many(services: Services, caller: HawkCaller, tokens: Sequence[s
     )
     if deleted:
         notify_owner(services, change, "deletion")
+    if services.media.name == "webrtc":
+        for token in deleted:
+            await signalling.end_room(services.storage, token)
     return deleted
 
 

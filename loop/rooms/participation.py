@@ -22,6 +22,7 @@ from loop.rooms.capacity import Refusal, refusal
 from loop.rooms.lifecycle import HOUR, notify_owner
 from loop.rooms.validation import Status
 from loop.rooms.views import account_key
+from loop.signalling import events as signalling
 from loop.storage import JoinConflict, NotParticipant, Participant, RoomNotFound, RoomState
 
 if TYPE_CHECKING:
@@ -117,6 +118,7 @@ async def join(
             "sessionId": media.session_id,
             "sessionToken": token,
             "expires": participant_ttl(services),
+            **services.media.join_extras(),
         }
     logger.warning("rooms.join.contended", extra={"attempts": JOIN_ATTEMPTS})
     raise errors.service_unavailable(services.settings.retry_after)
@@ -131,6 +133,10 @@ def _seat(
         role=_role(joiner.user, state),
         expires_at=int(now) + services.settings.tokbox.token_duration,
         data=_token_data(joiner),
+        room=state.room.token,
+        participant=(
+            joiner.caller.session.hawk_id_hmac if isinstance(joiner.caller, HawkCaller) else None
+        ),
     )
     participant = Participant(
         id=_joiner_id(services, joiner.caller, token),
@@ -247,16 +253,32 @@ async def refresh(services: Services, state: RoomState, pid: str) -> dict[str, A
 
 
 async def leave(services: Services, state: RoomState, pid: str) -> None:
+    await _end_participation(services, state.room.token, pid, "left")
+
+
+async def remove_participant(services: Services, token: str, pid: str) -> None:
+    """The moderator removed a participant over signalling: a leave on its behalf. Already
+    gone (it left or lapsed meanwhile): its socket is closed all the same."""
+    try:
+        await _end_participation(services, token, pid, "removed")
+    except errors.LoopError:
+        await signalling.end_participant(services.storage, token, pid, "removed")
+
+
+async def _end_participation(services: Services, token: str, pid: str, reason: str) -> None:
+    """Remove the participant, notify the owner, and close its signalling socket."""
     now = services.clock.now()
     try:
         change = await services.storage.leave_room(
-            state.room.token, pid, now=now, room_expires_at=_touched_expiry(services, now)
+            token, pid, now=now, room_expires_at=_touched_expiry(services, now)
         )
     except NotParticipant:
         raise errors.not_room_participant(NOT_JOINED) from None
     except RoomNotFound:
         raise errors.token_not_found() from None
     notify_owner(services, change, "leave")
+    if services.media.name == "webrtc":
+        await signalling.end_participant(services.storage, token, pid, reason)
 
 
 def status(state: RoomState, pid: str, report: Status) -> None:

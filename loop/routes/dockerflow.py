@@ -138,7 +138,7 @@ async def heartbeat(request: Request) -> Response:
         "fxaVerifier": verifier_ok is True,
     }
     if provider is not None:
-        body["message"] = f"TokBox {provider}"
+        body["message"] = f"{svc.media.label} {provider}"
     healthy = all(body[key] for key in ("storage", "provider", "push", "fxaVerifier"))
     return json_response(body, 200 if healthy else 503)
 

@@ -31,6 +31,7 @@ from loop.storage.accounts import AccountStorage
 from loop.storage.calls import CallStorage
 from loop.storage.exceptions import BackendError as BackendError
 from loop.storage.exceptions import StorageError as StorageError
+from loop.storage.signalling import SignallingStorage
 from loop.storage.webpush import WebPushStorage
 
 Topic = Literal["calls", "rooms"]
@@ -154,7 +155,7 @@ class StorageStats:
     commands: int = 0
 
 
-class Storage(CallStorage, AccountStorage, WebPushStorage, abc.ABC):
+class Storage(CallStorage, AccountStorage, WebPushStorage, SignallingStorage, abc.ABC):
     """Every method is a coroutine, keyword arguments only after the first ones."""
 
     stats: StorageStats

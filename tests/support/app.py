@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 
 from loop.app import Services, create_app, open_app
 from loop.clock import FakeClock
-from loop.config import Settings, StorageSettings
+from loop.config import MediaSettings, Settings, StorageSettings
 
 
 def make_settings(storage_url: str, **overrides: Any) -> Settings:
@@ -23,6 +23,7 @@ def make_settings(storage_url: str, **overrides: Any) -> Settings:
         user_mac_secret="00" * 16,  # type: ignore[arg-type]
         hawk_id_secret="11" * 16,  # type: ignore[arg-type]
         fxa_verifier="",  # offline: no remote BrowserID verifier unless a test starts one
+        media=MediaSettings(provider="fake"),  # the HTTP suite checks OpenTok-shaped answers
     )
     return dataclasses.replace(settings, **overrides)
 

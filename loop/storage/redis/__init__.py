@@ -46,6 +46,7 @@ from loop.storage.redis.calls import RedisCallStorage
 from loop.storage.redis.codec import number
 from loop.storage.redis.errors import DRIVER_ERRORS, wrap_redis_error
 from loop.storage.redis.lane import Lane
+from loop.storage.redis.signalling import RedisSignallingStorage
 from loop.storage.redis.webpush import RedisWebPushStorage
 
 """What the driver raises when Redis is unreachable or refuses: ``OSError`` covers the
@@ -97,7 +98,13 @@ def _participant_keys(token: str) -> list[str]:
     return [*_room_keys(token), "px"]
 
 
-class RedisStorage(RedisCallStorage, RedisAccountStorage, RedisWebPushStorage, Storage):
+class RedisStorage(
+    RedisCallStorage,
+    RedisAccountStorage,
+    RedisWebPushStorage,
+    RedisSignallingStorage,
+    Storage,
+):
     """:class:`Storage` on one Redis database shared by every server process."""
 
     def __init__(self, client: redis.asyncio.Redis, lane: Lane) -> None:
@@ -126,6 +133,7 @@ class RedisStorage(RedisCallStorage, RedisAccountStorage, RedisWebPushStorage, S
     @wrap_redis_error
     async def close(self) -> None:
         await self._close_call_hub()
+        await self._close_signal_hub()
         await self._lane.close()
         await self._client.aclose(close_connection_pool=True)
 

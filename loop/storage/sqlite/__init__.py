@@ -44,6 +44,7 @@ from loop.storage import (
 from loop.storage.sqlite.accounts import SQLiteAccountStorage
 from loop.storage.sqlite.calls import SQLiteCallStorage
 from loop.storage.sqlite.errors import wrap_sqlite_error
+from loop.storage.sqlite.signalling import SQLiteSignallingStorage
 from loop.storage.sqlite.statements import (
     BIND_IDENTITY,
     DELETE_NONCES_OF,
@@ -118,7 +119,13 @@ def to_participant(row: Sequence[Any]) -> Participant:
     return Participant(*row[1:])
 
 
-class SQLiteStorage(SQLiteCallStorage, SQLiteAccountStorage, SQLiteWebPushStorage, Storage):
+class SQLiteStorage(
+    SQLiteCallStorage,
+    SQLiteAccountStorage,
+    SQLiteWebPushStorage,
+    SQLiteSignallingStorage,
+    Storage,
+):
     """``stats.round_trips`` counts transactions (one per call); ``stats.commands`` counts
     the statements run in them, BEGIN and COMMIT aside, purges included."""
 

@@ -1,0 +1,76 @@
+"""The ``webrtc`` provider's signalling socket, ``/signalling`` (and ``/v0/signalling``).
+
+The endpoint only moves text between the socket and :class:`SignallingSession`, and bounds
+the wait for the ``hello``; the protocol itself lives in :mod:`loop.signalling`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+from starlette.routing import BaseRoute, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from loop.app import Services
+from loop.signalling.messages import CLOSE_TIMEOUT, error
+from loop.signalling.session import SignallingSession
+
+
+class SocketTransport:
+    """Serialises sends (the client's messages and the channel's events both answer), and
+    ignores a socket that is already gone: a departure is handled by the receive loop."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self.websocket = websocket
+        self._lock = asyncio.Lock()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        async with self._lock:
+            if self._open():
+                with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+                    await self.websocket.send_text(json.dumps(message, separators=(",", ":")))
+
+    async def close(self, code: int) -> None:
+        async with self._lock:
+            if self._open():
+                with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+                    await self.websocket.close(code)
+
+    def _open(self) -> bool:
+        return (
+            self.websocket.application_state is WebSocketState.CONNECTED
+            and self.websocket.client_state is WebSocketState.CONNECTED
+        )
+
+
+async def signalling_endpoint(websocket: WebSocket) -> None:
+    await websocket.accept()
+    svc: Services = websocket.app.state.services
+    transport = SocketTransport(websocket)
+    session = SignallingSession(svc, transport)
+    hello_deadline = asyncio.get_running_loop().time() + svc.settings.webrtc.hello_timeout
+    try:
+        while not session.closed:
+            timeout = None
+            if not session.joined:
+                timeout = max(0.0, hello_deadline - asyncio.get_running_loop().time())
+            try:
+                message = await asyncio.wait_for(websocket.receive(), timeout)
+            except TimeoutError:
+                await transport.send(error("timeout"))
+                await transport.close(CLOSE_TIMEOUT)
+                break
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            if text is None:
+                text = (message.get("bytes") or b"").decode("utf-8", "replace")
+            await session.receive(text)
+    finally:
+        await session.finish()
+
+
+routes: list[BaseRoute] = [WebSocketRoute("/signalling", signalling_endpoint)]
