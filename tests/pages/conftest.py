@@ -12,7 +12,7 @@ from playwright.sync_api import Browser
 
 from tests.support.browser import Pages, chromium, loop_server
 
-MEDIA = {"LOOP_MEDIA__PROVIDER": "fake"}
+MEDIA = {"LOOP_MEDIA__PROVIDER": "webrtc"}
 
 
 @dataclass(frozen=True)

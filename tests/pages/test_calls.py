@@ -1,0 +1,85 @@
+"""Calls between real browsers through the real server: video decoded from every other
+member, chat over the data channel, leaving by closing the page, the owner removing a
+member. Each test measures what a person would see: names, texts and frames decoded."""
+
+from __future__ import annotations
+
+import time
+
+from playwright.sync_api import Page, expect
+
+from tests.pages.conftest import Server
+from tests.support.browser import Owner, Pages, wait_for_video
+
+
+def join(pages: Pages, link: str, name: str) -> Page:
+    page = pages.open(link)
+    page.get_by_label("Your name").fill(name)
+    page.get_by_role("button", name="Join the conversation").click()
+    expect(page.get_by_role("toolbar", name="Call controls")).to_be_visible()
+    return page
+
+
+def wait_for_participants(owner: Owner, token: str, names: list[str]) -> None:
+    """Poll the API until the room's participants are ``names`` (the server pushes no
+    event to a test, and a closing page's leave arrives on its own time)."""
+    deadline = time.monotonic() + 10
+    while True:
+        seen = sorted(p["displayName"] for p in owner.room(token)["participants"])
+        if seen == sorted(names):
+            return
+        assert time.monotonic() < deadline, f"participants stayed {seen}, expected {names}"
+        time.sleep(0.1)
+
+
+def test_three_people_see_each_other_chat_and_one_leaves_by_closing_the_page(
+    server: Server, pages: Pages
+) -> None:
+    owner = Owner(server.origin)
+    link, token = owner.create_room("Three of us", max_size=4)
+    ann, bob, cat = (join(pages, link, name) for name in ("Ann", "Bob", "Cat"))
+    wait_for_video([ann, bob, cat], peers=2)
+    for page, others in ((ann, ("Bob", "Cat")), (bob, ("Ann", "Cat")), (cat, ("Ann", "Bob"))):
+        for name in others:
+            expect(page.get_by_label(f"Video of {name}", exact=True)).to_be_visible()
+
+    ann.get_by_label("Message").fill("Hello from Ann")
+    ann.get_by_role("button", name="Send").click()
+    for page in (bob, cat):
+        expect(page.locator("#chat-log li")).to_have_text(["Ann: Hello from Ann"])
+    expect(ann.locator("#chat-log li")).to_have_text(["You: Hello from Ann"])
+
+    wait_for_participants(owner, token, ["Ann", "Bob", "Cat"])
+    cat.close()
+    wait_for_participants(owner, token, ["Ann", "Bob"])
+    for page in (ann, bob):
+        expect(page.get_by_label("Video of Cat", exact=True)).to_have_count(0)
+        expect(page.locator(".tile")).to_have_count(2)
+    wait_for_video([ann, bob], peers=1)
+
+
+def test_the_owner_removes_a_participant_from_the_web_client(
+    server: Server, pages: Pages
+) -> None:
+    client = pages.open(f"{server.origin}/")
+    client.get_by_label("Room name").fill("Office hours")
+    client.get_by_role("button", name="Create room").click()
+    room = client.get_by_role("listitem").filter(has_text="Office hours")
+    link = room.get_by_label("Link").input_value()
+
+    with client.context.expect_page() as opened:
+        room.get_by_role("link", name="Join Office hours as its owner").click()
+    owner = opened.value
+    owner.get_by_label("Your name").fill("Olga")
+    owner.get_by_role("button", name="Join the conversation").click()
+    guest = join(pages, link, "Gus")
+    wait_for_video([owner, guest], peers=1)
+    expect(guest.get_by_role("button", name="Remove Olga from the room")).to_have_count(0)
+
+    owner.get_by_role("button", name="Remove Gus from the room").click()
+    expect(guest.locator("#status-text")).to_have_text(
+        "The room's owner removed you from this conversation."
+    )
+    expect(owner.get_by_label("Video of Gus", exact=True)).to_have_count(0)
+    client.get_by_role("button", name="Refresh the list").click()
+    expect(room.get_by_text("In the room: Olga")).to_be_visible()
