@@ -5,11 +5,13 @@ member. Each test measures what a person would see: names, texts and frames deco
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+import redis
 from playwright.sync_api import Page, expect
 
 from tests.pages.conftest import Server
-from tests.support.browser import Owner, Pages, wait_for_video
+from tests.support.browser import Owner, Pages, loop_server, wait_for_video
 
 
 def join(pages: Pages, link: str, name: str) -> Page:
@@ -83,3 +85,54 @@ def test_the_owner_removes_a_participant_from_the_web_client(
     expect(owner.get_by_label("Video of Gus", exact=True)).to_have_count(0)
     client.get_by_role("button", name="Refresh the list").click()
     expect(room.get_by_text("In the room: Olga")).to_be_visible()
+
+
+def test_members_on_two_server_processes_sharing_redis_see_each_other(
+    redis_url: str, tmp_path: Path, pages: Pages
+) -> None:
+    redis.Redis.from_url(redis_url).flushdb()
+    storage = {"LOOP_STORAGE__URL": redis_url, "LOOP_MEDIA__PROVIDER": "webrtc"}
+    with (
+        loop_server(tmp_path / "first", **storage) as first,
+        loop_server(tmp_path / "second", **storage) as second,
+    ):
+        link, token = Owner(first).create_room("Across processes")
+        ann = join(pages, link, "Ann")
+        bob = join(pages, link.replace(first, second), "Bob")
+        wait_for_video([ann, bob], peers=1)
+        expect(ann.get_by_label("Video of Bob", exact=True)).to_be_visible()
+        expect(bob.get_by_label("Video of Ann", exact=True)).to_be_visible()
+
+
+def test_a_peer_that_never_connects_is_named(server: Server, pages: Pages) -> None:
+    """Relay-only with no TURN server handed out: no candidate can ever pair."""
+    link, _ = Owner(server.origin).create_room("Unreachable")
+    script = "window.loopConfig = {iceTransportPolicy: 'relay', peerConnectTimeout: 2};"
+    ann, bob = (_join_with(pages, link, name, script) for name in ("Ann", "Bob"))
+    expect(ann.get_by_text("Could not connect to Bob.")).to_be_visible()
+    expect(bob.get_by_text("Could not connect to Ann.")).to_be_visible()
+
+
+def _join_with(pages: Pages, link: str, name: str, init_script: str) -> Page:
+    page = pages.open("about:blank")
+    page.add_init_script(init_script)
+    page.goto(link)
+    page.get_by_label("Your name").fill(name)
+    page.get_by_role("button", name="Join the conversation").click()
+    return page
+
+
+def test_a_shared_screen_reaches_the_others_as_a_second_video(server: Server, pages: Pages) -> None:
+    link, _ = Owner(server.origin).create_room("Slides")
+    ann, bob = (join(pages, link, name) for name in ("Ann", "Bob"))
+    wait_for_video([ann, bob], peers=1)
+    ann.get_by_role("button", name="Share screen").click()
+    expect(ann.get_by_role("button", name="Share screen")).to_have_attribute("aria-pressed", "true")
+    screen = bob.get_by_label("Video of Ann (screen)", exact=True)
+    expect(screen).to_be_visible()
+    bob.wait_for_function(
+        "() => document.querySelector('.tile.screen video')?.videoWidth > 0", timeout=20_000
+    )
+    ann.get_by_role("button", name="Share screen").click()
+    expect(screen).to_have_count(0)
+    expect(bob.get_by_label("Video of Ann", exact=True)).to_be_visible()

@@ -69,10 +69,10 @@ export function showCall() {
 }
 
 // A tile: a video with the member's name, a note ("connecting…"), optional Remove button.
-export function addTile(id, name, { local = false, onRemove = null } = {}) {
+export function addTile(id, name, { local = false, screen = false, onRemove = null } = {}) {
   removeTile(id);
   const tile = document.createElement("figure");
-  tile.className = local ? "tile local" : "tile";
+  tile.className = ["tile", local && "local", screen && "screen"].filter(Boolean).join(" ");
   tile.id = `tile-${id}`;
   const video = document.createElement("video");
   video.autoplay = true;

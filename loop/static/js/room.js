@@ -135,7 +135,7 @@ function showPeer(mesh, peer) {
       return;
     }
     const id = `screen-${stream.id}`;
-    view.addTile(id, `${peer.name} (screen)`).dataset.peer = peer.id;
+    view.addTile(id, `${peer.name} (screen)`, { screen: true }).dataset.peer = peer.id;
     view.setTileStream(id, stream);
     report("Session.screen.streamCreated");
   });
@@ -182,7 +182,7 @@ async function toggleScreen(sharing) {
     view.setPressed("share-screen", false);
   });
   call.mesh.share(screen);
-  view.addTile("local-screen", "Your screen", { local: true });
+  view.addTile("local-screen", "Your screen", { local: true, screen: true });
   view.setTileStream("local-screen", screen);
   return true;
 }
