@@ -60,9 +60,7 @@ def test_three_people_see_each_other_chat_and_one_leaves_by_closing_the_page(
     wait_for_video([ann, bob], peers=1)
 
 
-def test_the_owner_removes_a_participant_from_the_web_client(
-    server: Server, pages: Pages
-) -> None:
+def test_the_owner_removes_a_participant_from_the_web_client(server: Server, pages: Pages) -> None:
     client = pages.open(f"{server.origin}/")
     client.get_by_label("Room name").fill("Office hours")
     client.get_by_role("button", name="Create room").click()
@@ -122,12 +120,16 @@ def _join_with(pages: Pages, link: str, name: str, init_script: str) -> Page:
     return page
 
 
-def test_a_shared_screen_reaches_the_others_as_a_second_video(server: Server, pages: Pages) -> None:
+def test_a_shared_screen_reaches_the_others_as_a_second_video(
+    server: Server, pages: Pages
+) -> None:
     link, _ = Owner(server.origin).create_room("Slides")
     ann, bob = (join(pages, link, name) for name in ("Ann", "Bob"))
     wait_for_video([ann, bob], peers=1)
     ann.get_by_role("button", name="Share screen").click()
-    expect(ann.get_by_role("button", name="Share screen")).to_have_attribute("aria-pressed", "true")
+    expect(ann.get_by_role("button", name="Share screen")).to_have_attribute(
+        "aria-pressed", "true"
+    )
     screen = bob.get_by_label("Video of Ann (screen)", exact=True)
     expect(screen).to_be_visible()
     bob.wait_for_function(

@@ -42,7 +42,9 @@ def test_an_unknown_room(server: Server, pages: Pages) -> None:
 def test_an_expired_room(server: Server, pages: Pages) -> None:
     link, token = Owner(server.origin).create_room("Old")
     with sqlite3.connect(server.data_dir / "loop.db") as db:
-        db.execute("UPDATE rooms SET expires_at = ? WHERE token = ?", (int(time.time()) - 1, token))
+        db.execute(
+            "UPDATE rooms SET expires_at = ? WHERE token = ?", (int(time.time()) - 1, token)
+        )
     page = pages.open(link)
     expect(page.locator("#status-text")).to_have_text(EXPIRED)
 
@@ -60,9 +62,7 @@ def test_a_visitor_of_a_full_room_is_told_so(server: Server, pages: Pages) -> No
     assert len(owner.room(token)["participants"]) == 2
 
 
-def test_a_blocked_camera_is_explained_and_takes_no_seat(
-    server: Server, browser: Browser
-) -> None:
+def test_a_blocked_camera_is_explained_and_takes_no_seat(server: Server, browser: Browser) -> None:
     owner = Owner(server.origin)
     link, token = owner.create_room("Camera shy")
     refusing = launch(browser.browser_type, refuse_media=True)

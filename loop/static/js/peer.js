@@ -109,6 +109,7 @@ export class Peer extends EventTarget {
     this.remoteStreams.set(stream.id, stream);
     this.emit("stream", { stream, screen });
     const ended = () => {
+      if (!this.remoteStreams.has(stream.id)) return;
       if (stream.getTracks().some((t) => t.readyState === "live" && !t.muted)) return;
       this.remoteStreams.delete(stream.id);
       this.emit("streamended", { stream });

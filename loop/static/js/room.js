@@ -159,11 +159,12 @@ function report(event) {
 
 // Ends the call once, whatever ended it first, and says why.
 function end(state) {
-  if (!call.mesh && !call.membership) return;
-  call.mesh?.close();
-  call.membership?.leave();
-  for (const stream of [call.camera, call.screen]) if (stream) stop(stream);
+  const { mesh, membership, camera, screen } = call;
+  if (!mesh && !membership) return;
   Object.assign(call, { membership: null, mesh: null, camera: null, screen: null });
+  mesh?.close(); // reports nothing: the call is already detached
+  membership?.leave();
+  for (const stream of [camera, screen]) if (stream) stop(stream);
   view.clearTiles();
   view.showMessage(state);
 }
@@ -198,6 +199,8 @@ function stopScreen() {
 view.bindToggle("mute-camera", (muted) => call.camera && setEnabled(call.camera, "video", !muted));
 view.bindToggle("mute-microphone", (muted) => call.camera && setEnabled(call.camera, "audio", !muted));
 view.bindToggle("share-screen", toggleScreen);
+// Phones offer no screen capture: no button for it there.
+document.getElementById("share-screen").hidden = !navigator.mediaDevices?.getDisplayMedia;
 view.onHangUp(() => end("left"));
 view.onChat((text) => {
   call.mesh?.sendChat(text);
