@@ -101,23 +101,46 @@ def server_address(url: str) -> tuple[str, int]:
     return parsed.hostname, parsed.port or DEFAULT_PORT
 
 
+class UdpClient:
+    """One UDP socket to one server, for a series of requests: TURN nonces are bound to
+    the client's address and port, so an Allocate and its retry must share the socket."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._remote = (host, port)
+        self._transport: asyncio.DatagramTransport | None = None
+        self._protocol = _Answers()
+
+    async def __aenter__(self) -> UdpClient:
+        loop = asyncio.get_running_loop()
+        self._transport, _ = await loop.create_datagram_endpoint(
+            lambda: self._protocol, remote_addr=self._remote
+        )
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+    async def request(self, message: bytes, *, timeout: float) -> Message:
+        """Send ``message`` and return the answer with its transaction id; re-sent every
+        half second while unanswered. Raises TimeoutError or OSError."""
+        assert self._transport is not None, "use the client as an async context manager"
+        answer = self._protocol.expect(message[8:20])
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    self._transport.sendto(message)
+                    done, _ = await asyncio.wait({answer}, timeout=0.5)
+                    if done:
+                        return answer.result()
+        finally:
+            self._protocol.forget(message[8:20])
+
+
 async def exchange(host: str, port: int, request: bytes, *, timeout: float) -> Message:
-    """Send ``request`` over UDP and return the answer with the same transaction id;
-    re-sent every half second while unanswered. Raises TimeoutError or OSError."""
-    loop = asyncio.get_running_loop()
-    answer: asyncio.Future[Message] = loop.create_future()
-    transport, _ = await loop.create_datagram_endpoint(
-        lambda: _Answer(request[8:20], answer), remote_addr=(host, port)
-    )
-    try:
-        async with asyncio.timeout(timeout):
-            while True:
-                transport.sendto(request)
-                done, _ = await asyncio.wait({answer}, timeout=0.5)
-                if done:
-                    return answer.result()
-    finally:
-        transport.close()
+    """One request and its answer, on a socket of its own."""
+    async with UdpClient(host, port) as client:
+        return await client.request(request, timeout=timeout)
 
 
 async def binding(host: str, port: int, *, timeout: float) -> Message:
@@ -130,22 +153,33 @@ async def binding(host: str, port: int, *, timeout: float) -> Message:
     return answer
 
 
-class _Answer(asyncio.DatagramProtocol):
-    def __init__(self, transaction: bytes, answer: asyncio.Future[Message]) -> None:
-        self._transaction = transaction
-        self._answer = answer
+class _Answers(asyncio.DatagramProtocol):
+    """Routes answers to the requests waiting for their transaction id."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[bytes, asyncio.Future[Message]] = {}
+
+    def expect(self, transaction: bytes) -> asyncio.Future[Message]:
+        future = asyncio.get_running_loop().create_future()
+        self._waiting[transaction] = future
+        return future
+
+    def forget(self, transaction: bytes) -> None:
+        self._waiting.pop(transaction, None)
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
         try:
             message = decode(data)
         except ValueError:
             return
-        if message.transaction_id == self._transaction and not self._answer.done():
-            self._answer.set_result(message)
+        future = self._waiting.get(message.transaction_id)
+        if future is not None and not future.done():
+            future.set_result(message)
 
     def error_received(self, exc: Exception) -> None:
-        if not self._answer.done():
-            self._answer.set_exception(exc)
+        for future in self._waiting.values():
+            if not future.done():
+                future.set_exception(exc)
 
 
 def _attribute(kind: int, value: bytes) -> bytes:

@@ -24,6 +24,7 @@ from loop.storage.testing.push import PushContract
 from loop.storage.testing.reaping import ReapContract
 from loop.storage.testing.rooms import RoomsContract
 from loop.storage.testing.sessions import SessionsContract
+from loop.storage.testing.signalling import SignallingContract
 from loop.storage.testing.webpush import WebPushContract
 
 
@@ -45,6 +46,7 @@ class StorageContract(
     CallContract,
     AccountContract,
     WebPushContract,
+    SignallingContract,
 ):
     """Everything a backend must do; subclass it as ``Test<Backend>Storage``."""
 
@@ -64,5 +66,6 @@ __all__ = [
     "RoomsContract",
     "SecretsContract",
     "SessionsContract",
+    "SignallingContract",
     "StorageContract",
 ]

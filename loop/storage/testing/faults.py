@@ -11,6 +11,7 @@ import pytest
 from loop.storage import BackendError, Storage
 from loop.storage.testing.calls import FAULT_CALLS as CALL_METHODS
 from loop.storage.testing.factories import T0, make_participant, make_room, make_session
+from loop.storage.testing.signalling import FAULT_CALLS as SIGNALLING_METHODS
 
 Call = Callable[[Storage], Awaitable[Any]]
 
@@ -55,6 +56,7 @@ CALLS: dict[str, Call] = {
     "set_oauth_token": lambda s: s.set_oauth_token("hawk-1", token="t", now=T0, ttl=100),
     "delete_account": lambda s: s.delete_account("mac-1", hawk_id_hmac="hawk-1", now=T0),
     **CALL_METHODS,
+    **SIGNALLING_METHODS,
 }
 
 
