@@ -4,6 +4,7 @@ member. Each test measures what a person would see: names, texts and frames deco
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from tests.pages.conftest import Server
 from tests.support.browser import Owner, Pages, loop_server, wait_for_video
+from tests.support.turn_server import turn_server
 
 
 def join(pages: Pages, link: str, name: str) -> Page:
@@ -138,3 +140,23 @@ def test_a_shared_screen_reaches_the_others_as_a_second_video(
     ann.get_by_role("button", name="Share screen").click()
     expect(screen).to_have_count(0)
     expect(bob.get_by_label("Video of Ann", exact=True)).to_be_visible()
+
+
+def test_a_relay_only_call_goes_through_coturn_with_the_minted_credentials(
+    tmp_path: Path, pages: Pages
+) -> None:
+    with (
+        turn_server(tmp_path / "turn", secret="relay-test-secret") as turn,
+        loop_server(
+            tmp_path / "loop",
+            LOOP_MEDIA__PROVIDER="webrtc",
+            LOOP_WEBRTC__TURN_URLS=json.dumps([turn.url]),
+            LOOP_WEBRTC__TURN_SECRET=turn.secret,
+        ) as origin,
+    ):
+        link, _ = Owner(origin).create_room("Relayed")
+        script = "window.loopConfig = {iceTransportPolicy: 'relay'};"
+        ann, bob = (_join_with(pages, link, name, script) for name in ("Ann", "Bob"))
+        wait_for_video([ann, bob], peers=1)
+        for page in (ann, bob):
+            assert list(page.evaluate("loopDebug.candidateTypes()").values()) == ["relay"]
