@@ -1,5 +1,8 @@
-"""Shared parts for the page tests: one Chromium and one ``loop-server`` per session (each
-test makes its own rooms, so sharing the server couples nothing), fresh pages per test."""
+"""Shared parts for the page tests: one Chromium and one ``loop-server`` for the package (each
+test makes its own rooms, so sharing the server couples nothing), fresh pages per test.
+
+Package scope, not session: Playwright's sync API keeps an event loop running in the main
+thread while it is open, which the asyncio tests of later packages could not start under."""
 
 from __future__ import annotations
 
@@ -21,13 +24,13 @@ class Server:
     data_dir: Path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     with chromium() as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("pages-server")
     with loop_server(data_dir, **MEDIA) as origin:

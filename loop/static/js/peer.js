@@ -5,6 +5,8 @@
 // `connection` {state}. The newcomer makes the first offer; the other side answers it
 // before offering anything itself, so the first exchange never collides.
 
+const MAX_CHAT_LENGTH = 2000; // what the page's own chat box accepts
+
 export class Peer extends EventTarget {
   constructor(member, { selfId, initiator, rtcConfig, localStreams, send }) {
     super();
@@ -35,7 +37,9 @@ export class Peer extends EventTarget {
     pc.addEventListener("connectionstatechange", () =>
       this.emit("connection", { state: pc.connectionState }),
     );
-    this.chat.addEventListener("message", (event) => this.emit("chat", { text: String(event.data) }));
+    this.chat.addEventListener("message", (event) =>
+      this.emit("chat", { text: String(event.data).slice(0, MAX_CHAT_LENGTH) }),
+    );
   }
 
   emit(type, detail) {
