@@ -87,21 +87,33 @@ def test_the_owner_removes_a_participant_from_the_web_client(server: Server, pag
     expect(room.get_by_text("In the room: Olga")).to_be_visible()
 
 
-def test_members_on_two_server_processes_sharing_redis_see_each_other(
+def test_members_on_two_server_processes_sharing_redis_see_each_other_and_stay(
     redis_url: str, tmp_path: Path, pages: Pages
 ) -> None:
+    """Participants live 2 s without a refresh here: the pages must refresh to stay."""
     redis.Redis.from_url(redis_url).flushdb()
-    storage = {"LOOP_STORAGE__URL": redis_url, "LOOP_MEDIA__PROVIDER": "webrtc"}
+    settings = {
+        "LOOP_STORAGE__URL": redis_url,
+        "LOOP_MEDIA__PROVIDER": "webrtc",
+        "LOOP_ROOMS__PARTICIPANT_TTL": "2",
+    }
     with (
-        loop_server(tmp_path / "first", **storage) as first,
-        loop_server(tmp_path / "second", **storage) as second,
+        loop_server(tmp_path / "first", **settings) as first,
+        loop_server(tmp_path / "second", **settings) as second,
     ):
-        link, token = Owner(first).create_room("Across processes")
+        owner = Owner(first)
+        link, token = owner.create_room("Across processes")
         ann = join(pages, link, "Ann")
         bob = join(pages, link.replace(first, second), "Bob")
         wait_for_video([ann, bob], peers=1)
         expect(ann.get_by_label("Video of Bob", exact=True)).to_be_visible()
         expect(bob.get_by_label("Video of Ann", exact=True)).to_be_visible()
+        stays_until = time.monotonic() + 5  # two and a half participant lifetimes
+        while time.monotonic() < stays_until:
+            participants = owner.room(token)["participants"]
+            assert sorted(p["displayName"] for p in participants) == ["Ann", "Bob"]
+            time.sleep(0.2)
+        wait_for_video([ann, bob], peers=1)
 
 
 def test_a_peer_that_never_connects_is_named(server: Server, pages: Pages) -> None:
