@@ -134,10 +134,11 @@ def _join_with(pages: Pages, link: str, name: str, init_script: str) -> Page:
     return page
 
 
-def test_a_shared_screen_reaches_the_others_as_a_second_video(
+def test_a_shared_screen_reaches_the_others_as_a_second_video_then_one_hangs_up(
     server: Server, pages: Pages
 ) -> None:
-    link, _ = Owner(server.origin).create_room("Slides")
+    owner = Owner(server.origin)
+    link, token = owner.create_room("Slides")
     ann, bob = (join(pages, link, name) for name in ("Ann", "Bob"))
     wait_for_video([ann, bob], peers=1)
     ann.get_by_role("button", name="Share screen").click()
@@ -152,6 +153,12 @@ def test_a_shared_screen_reaches_the_others_as_a_second_video(
     ann.get_by_role("button", name="Share screen").click()
     expect(screen).to_have_count(0)
     expect(bob.get_by_label("Video of Ann", exact=True)).to_be_visible()
+
+    bob.get_by_role("button", name="Leave").click()
+    expect(bob.locator("#status-text")).to_have_text("You left the conversation.")
+    expect(bob.get_by_role("button", name="Join again")).to_be_focused()
+    expect(ann.get_by_label("Video of Bob", exact=True)).to_have_count(0)
+    wait_for_participants(owner, token, ["Ann"])
 
 
 def test_a_relay_only_call_goes_through_coturn_with_the_minted_credentials(

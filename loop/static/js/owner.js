@@ -128,6 +128,14 @@ $("create").addEventListener("submit", (event) => {
 });
 $("reload").addEventListener("click", () => act(() => {}, "List refreshed."));
 
+// Who is in which room changes on its own: re-read the list now and then, unless the
+// person is in the middle of renaming or deleting (a redraw would undo that).
+const POLL_MS = 15_000;
+setInterval(() => {
+  const busy = document.activeElement?.closest("#rooms form") || $("rooms").querySelector("[data-armed]");
+  if (owner && !document.hidden && !busy) showRooms().catch(() => {});
+}, POLL_MS);
+
 (async () => {
   try {
     owner = await session();
