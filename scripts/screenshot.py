@@ -15,6 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from playwright.sync_api import Page  # noqa: E402
+
 from tests.support.browser import Owner, Pages, chromium, loop_server, wait_for_video  # noqa: E402
 
 DESKTOP = (1280, 760)
@@ -49,7 +51,7 @@ def main() -> None:
             pages.close()
 
 
-def join(pages: Pages, link: str, name: str, viewport: tuple[int, int]):  # type: ignore[no-untyped-def]
+def join(pages: Pages, link: str, name: str, viewport: tuple[int, int]) -> Page:
     page = pages.open(link, viewport=viewport)
     page.get_by_label("Your name").fill(name)
     page.get_by_role("button", name="Join the conversation").click()

@@ -3,6 +3,8 @@ created with an encrypted name, listed, renamed, linked and deleted."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import requests
 from playwright.sync_api import Page, expect
 from requests_hawk import HawkAuth  # type: ignore[import-untyped]
@@ -48,7 +50,7 @@ def test_an_owner_creates_renames_shares_and_deletes_a_room(server: Server, page
     expect(guest.locator("#status-text")).to_have_text(EXPIRED)
 
 
-def _rooms_of(page: Page, server: Server) -> list[dict[str, object]]:
+def _rooms_of(page: Page, server: Server) -> list[dict[str, Any]]:
     """The rooms of the browser's session, read by the test with that session's token."""
     token = page.evaluate("localStorage.getItem('loop.sessionToken')")
     auth = HawkAuth(hawk_session=token, server_url=server.origin, always_hash_content=False)

@@ -106,11 +106,11 @@ def wait_for_video(pages: list[Page], peers: int, timeout: float = 30.0) -> None
     deadline = time.monotonic() + timeout
     for page in pages:
         first = _poll_frames(page, peers, deadline)
-        _poll(
-            lambda page=page, first=first: _all_rose(first, frames_decoded(page)),
-            deadline,
-            "video frames to keep arriving",
-        )
+
+        def rose(page: Page = page, first: dict[str, int] = first) -> bool:
+            return _all_rose(first, frames_decoded(page))
+
+        _poll(rose, deadline, "video frames to keep arriving")
 
 
 def _poll_frames(page: Page, peers: int, deadline: float) -> dict[str, int]:
@@ -162,7 +162,7 @@ class Owner:
             "wrappedKey": encrypt_context(AESGCM.generate_key(bit_length=128), {}),
             "alg": "AES-GCM",
         }
-        body = {"roomOwner": "-", "maxSize": max_size, "context": context}
+        body: dict[str, Any] = {"roomOwner": "-", "maxSize": max_size, "context": context}
         answer = requests.post(f"{self.api}/rooms", json=body, auth=self.auth, timeout=10)
         assert answer.status_code == 201, answer.text
         created = answer.json()
@@ -181,7 +181,7 @@ class Owner:
         return rooms
 
     def join(self, token: str, name: str) -> dict[str, Any]:
-        body = {"action": "join", "displayName": name, "clientMaxSize": 10}
+        body: dict[str, Any] = {"action": "join", "displayName": name, "clientMaxSize": 10}
         answer = requests.post(f"{self.api}/rooms/{token}", json=body, auth=self.auth, timeout=10)
         assert answer.status_code == 200, answer.text
         joined: dict[str, Any] = answer.json()
@@ -190,7 +190,7 @@ class Owner:
 
 def guest_join(origin: str, token: str, name: str) -> dict[str, Any]:
     """An anonymous join, as the link-clicker page makes it."""
-    body = {"action": "join", "displayName": name, "clientMaxSize": 10}
+    body: dict[str, Any] = {"action": "join", "displayName": name, "clientMaxSize": 10}
     answer = requests.post(f"{origin}/v0/rooms/{token}", json=body, timeout=10)
     assert answer.status_code == 200, answer.text
     joined: dict[str, Any] = answer.json()
