@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from tests.pages.conftest import Server
 from tests.support.browser import Owner, Pages, loop_server, wait_for_video
+from tests.support.redis_server import free_port
 from tests.support.turn_server import turn_server
 
 
@@ -179,3 +180,25 @@ def test_a_relay_only_call_goes_through_coturn_with_the_minted_credentials(
         wait_for_video([ann, bob], peers=1)
         for page in (ann, bob):
             assert list(page.evaluate("loopDebug.candidateTypes()").values()) == ["relay"]
+
+
+def test_a_call_comes_back_after_the_server_restarts(tmp_path: Path, pages: Pages) -> None:
+    """Media flows browser to browser, but the signalling socket drops with the server:
+    the pages reconnect with their seats (SQLite keeps them) and negotiate afresh."""
+    port = free_port()
+    with loop_server(tmp_path, port) as origin:
+        link, _ = Owner(origin).create_room("Restart")
+        ann, bob = (join(pages, link, name) for name in ("Ann", "Bob"))
+        wait_for_video([ann, bob], peers=1)
+        before = {page: page.evaluate("loopDebug.selfId()") for page in (ann, bob)}
+    with loop_server(tmp_path, port):
+        for page, old_id in before.items():  # a new socket has a new id
+            page.wait_for_function("old => ![null, old].includes(loopDebug.selfId())", arg=old_id)
+        for page, other in ((ann, bob), (bob, ann)):
+            page.wait_for_function(
+                "id => loopDebug.peerIds().join() === id",
+                arg=other.evaluate("loopDebug.selfId()"),
+            )
+        wait_for_video([ann, bob], peers=1)
+        expect(ann.get_by_label("Video of Bob", exact=True)).to_be_visible()
+        expect(ann.locator("#status")).to_be_hidden()

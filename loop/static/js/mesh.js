@@ -28,9 +28,12 @@ export class Mesh extends EventTarget {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
+  // Also after a reconnection: connections to members no longer there are dropped, and
+  // every member listed gets a fresh one (they see this page as a newcomer).
   onWelcome({ id, role, peers }) {
     this.selfId = id;
     this.role = role;
+    for (const peerId of [...this.peers.keys()]) this.removePeer(peerId, "reconnected");
     this.emit("welcome", { id, role });
     for (const member of peers) this.addPeer(member, true);
   }

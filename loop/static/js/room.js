@@ -93,13 +93,26 @@ function startCall(answer, name) {
   signalling.connect();
 }
 
+// A socket that drops without a `bye` (network change, server restart) is opened again;
+// the seat is still ours, and the others see us leave and join again.
+const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000];
+
 function watchSignalling(signalling) {
+  let attempts = 0;
+  signalling.addEventListener("welcome", () => {
+    attempts = 0;
+    view.setTileNote("local", "");
+  });
   signalling.addEventListener("bye", ({ detail }) => end(byeState(detail.reason)));
   signalling.addEventListener("error", ({ detail }) => {
     if (/token|participant/.test(detail.reason)) end("expired");
     else console.warn("signalling:", detail.reason);
   });
-  signalling.addEventListener("closed", () => end("network"));
+  signalling.addEventListener("closed", () => {
+    if (attempts >= RECONNECT_DELAYS_MS.length) return end("network");
+    view.setTileNote("local", "Reconnecting…");
+    setTimeout(() => call.mesh && signalling.connect(), RECONNECT_DELAYS_MS[attempts++]);
+  });
 }
 
 const byeState = (reason) =>
