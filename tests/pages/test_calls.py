@@ -186,12 +186,12 @@ def test_a_call_comes_back_after_the_server_restarts(tmp_path: Path, pages: Page
     """Media flows browser to browser, but the signalling socket drops with the server:
     the pages reconnect with their seats (SQLite keeps them) and negotiate afresh."""
     port = free_port()
-    with loop_server(tmp_path, port) as origin:
+    with loop_server(tmp_path, port=port) as origin:
         link, _ = Owner(origin).create_room("Restart")
         ann, bob = (join(pages, link, name) for name in ("Ann", "Bob"))
         wait_for_video([ann, bob], peers=1)
         before = {page: page.evaluate("loopDebug.selfId()") for page in (ann, bob)}
-    with loop_server(tmp_path, port):
+    with loop_server(tmp_path, port=port):
         for page, old_id in before.items():  # a new socket has a new id
             page.wait_for_function("old => ![null, old].includes(loopDebug.selfId())", arg=old_id)
         for page, other in ((ann, bob), (bob, ann)):

@@ -55,7 +55,7 @@ def launch(browser_type: BrowserType, *, refuse_media: bool = False) -> Browser:
 
 
 @contextlib.contextmanager
-def loop_server(data_dir: Path, port: int | None = None, **env: str) -> Iterator[str]:
+def loop_server(data_dir: Path, *, port: int | None = None, **env: str) -> Iterator[str]:
     """``loop-server`` on ``port`` (default: a free one), its public address that port;
     yields its origin."""
     port = port or free_port()
