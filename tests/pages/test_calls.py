@@ -185,13 +185,13 @@ def test_a_relay_only_call_goes_through_coturn_with_the_minted_credentials(
 def test_a_call_comes_back_after_the_server_restarts(tmp_path: Path, pages: Pages) -> None:
     """Media flows browser to browser, but the signalling socket drops with the server:
     the pages reconnect with their seats (SQLite keeps them) and negotiate afresh."""
-    port = free_port()
-    with loop_server(tmp_path, port=port) as origin:
+    port = str(free_port())
+    with loop_server(tmp_path, LOOP_PORT=port) as origin:
         link, _ = Owner(origin).create_room("Restart")
         ann, bob = (join(pages, link, name) for name in ("Ann", "Bob"))
         wait_for_video([ann, bob], peers=1)
         before = {page: page.evaluate("loopDebug.selfId()") for page in (ann, bob)}
-    with loop_server(tmp_path, port=port):
+    with loop_server(tmp_path, LOOP_PORT=port):
         for page, old_id in before.items():  # a new socket has a new id
             page.wait_for_function("old => ![null, old].includes(loopDebug.selfId())", arg=old_id)
         for page, other in ((ann, bob), (bob, ann)):

@@ -55,10 +55,10 @@ def launch(browser_type: BrowserType, *, refuse_media: bool = False) -> Browser:
 
 
 @contextlib.contextmanager
-def loop_server(data_dir: Path, *, port: int | None = None, **env: str) -> Iterator[str]:
-    """``loop-server`` on ``port`` (default: a free one), its public address that port;
+def loop_server(data_dir: Path, **env: str) -> Iterator[str]:
+    """``loop-server`` on a free port (or ``LOOP_PORT``), its public address that port;
     yields its origin."""
-    port = port or free_port()
+    port = int(env.pop("LOOP_PORT", 0)) or free_port()
     settings = {
         "LOOP_PORT": str(port),
         "LOOP_PUBLIC_SERVER_ADDRESS": f"127.0.0.1:{port}",
