@@ -53,8 +53,6 @@ class Services:
     http: httpx.AsyncClient
     """Shared client for outgoing HTTP (verifiers, OAuth, push): one connection pool."""
     metrics: Metrics
-    signalling: Signalling
-    """This process's signalling members (the ``webrtc`` provider's sockets)."""
     background: set[asyncio.Task[None]] = dataclasses.field(default_factory=set)
 
     @classmethod
@@ -75,21 +73,16 @@ class Services:
         clock = clock or SystemClock()
         http = httpx.AsyncClient(timeout=settings.push.timeout, follow_redirects=False)
         metrics = metrics_from_settings(settings.metrics)
-        media = media_provider or media_from_settings(settings)
-        signalling = Signalling(backend, settings.webrtc, clock)
-        if isinstance(media, WebRTCProvider):
-            media.watch_signalling(signalling.ping)
         return cls(
             settings=settings,
             clock=clock,
             storage=backend,
-            media=media,
+            media=media_provider or media_from_settings(settings),
             push=PushNotifier.from_settings(
                 settings, http=http, metrics=metrics, storage=backend, clock=clock
             ),
             http=http,
             metrics=metrics,
-            signalling=signalling,
         )
 
     def spawn(self, coroutine: Awaitable[None]) -> None:
@@ -213,12 +206,15 @@ async def open_app(
         media_provider=media_provider,
     )
     app.state.services = svc
+    app.state.signalling = signalling = Signalling(svc.storage, svc.settings.webrtc, svc.clock)
+    if isinstance(svc.media, WebRTCProvider):
+        svc.media.watch_signalling(signalling.ping)
     if background_jobs:
         from loop import rooms
 
         svc.spawn(rooms.watch_participant_expiry(svc))
-        if svc.media.name == "webrtc":
-            svc.spawn(svc.signalling.watch())
+        if isinstance(svc.media, WebRTCProvider):
+            svc.spawn(signalling.watch())
     return svc
 
 

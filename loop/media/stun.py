@@ -136,6 +136,15 @@ class UdpClient:
         finally:
             self._protocol.forget(message[8:20])
 
+    def send(self, message: bytes) -> None:
+        """Send without waiting for an answer (indications)."""
+        assert self._transport is not None, "use the client as an async context manager"
+        self._transport.sendto(message)
+
+    async def unsolicited(self, *, timeout: float) -> Message:
+        """The next message that answered no request (a TURN Data indication)."""
+        return await asyncio.wait_for(self._protocol.unsolicited.get(), timeout)
+
 
 async def exchange(host: str, port: int, request: bytes, *, timeout: float) -> Message:
     """One request and its answer, on a socket of its own."""
@@ -158,6 +167,7 @@ class _Answers(asyncio.DatagramProtocol):
 
     def __init__(self) -> None:
         self._waiting: dict[bytes, asyncio.Future[Message]] = {}
+        self.unsolicited: asyncio.Queue[Message] = asyncio.Queue(maxsize=64)
 
     def expect(self, transaction: bytes) -> asyncio.Future[Message]:
         future = asyncio.get_running_loop().create_future()
@@ -173,7 +183,10 @@ class _Answers(asyncio.DatagramProtocol):
         except ValueError:
             return
         future = self._waiting.get(message.transaction_id)
-        if future is not None and not future.done():
+        if future is None:
+            if not self.unsolicited.full():
+                self.unsolicited.put_nowait(message)
+        elif not future.done():
             future.set_result(message)
 
     def error_received(self, exc: Exception) -> None:

@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from loop.app import Services
+from loop.signalling.hub import Signalling
 from loop.signalling.messages import CLOSE_TIMEOUT, error
 from loop.signalling.session import SignallingSession
 
@@ -49,8 +50,9 @@ class SocketTransport:
 async def signalling_endpoint(websocket: WebSocket) -> None:
     await websocket.accept()
     svc: Services = websocket.app.state.services
+    hub: Signalling = websocket.app.state.signalling
     transport = SocketTransport(websocket)
-    session = SignallingSession(svc, transport)
+    session = SignallingSession(svc, hub, transport)
     hello_deadline = asyncio.get_running_loop().time() + svc.settings.webrtc.hello_timeout
     try:
         while not session.closed:

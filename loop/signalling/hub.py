@@ -39,7 +39,8 @@ class LocalMember(Protocol):
 
 
 class Signalling:
-    """Channel → this process's members; one per process (``Services.signalling``)."""
+    """Channel → this process's members; one per process, opened with the app
+    (``app.state.signalling``) and handed to each socket's session."""
 
     def __init__(self, storage: Storage, settings: WebRTCSettings, clock: Clock) -> None:
         self.storage = storage

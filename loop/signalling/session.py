@@ -20,6 +20,7 @@ from loop.auth import participant_token_id
 from loop.media.webrtc import Claims, TokenError, WebRTCProvider
 from loop.rooms.participation import remove_participant
 from loop.signalling import events
+from loop.signalling.hub import Signalling
 from loop.signalling.messages import (
     CLOSE_BYE,
     CLOSE_RATE_LIMITED,
@@ -55,8 +56,9 @@ class Transport(Protocol):
 
 
 class SignallingSession:
-    def __init__(self, services: Services, transport: Transport) -> None:
+    def __init__(self, services: Services, hub: Signalling, transport: Transport) -> None:
         self._services = services
+        self._hub = hub
         self._settings = services.settings.webrtc
         self._transport = transport
         self.peer_id = secrets.token_urlsafe(12)
@@ -70,8 +72,9 @@ class SignallingSession:
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._subscription: CallSubscription | None = None
         self._pump: asyncio.Task[None] | None = None
-        self._window_start = services.clock.now()
+        self._opened = self._window_start = services.clock.now()
         self._window_count = 0
+        self._received = 0
 
     @property
     def joined(self) -> bool:
@@ -83,6 +86,7 @@ class SignallingSession:
         """Handle one client message; the limits are checked before anything is parsed."""
         if self.closed:
             return
+        self._received += 1
         if not self._within_rate():
             await self._refuse("rate-limited", CLOSE_RATE_LIMITED)
             return
@@ -149,38 +153,32 @@ class SignallingSession:
     async def _join(self, claims: Claims, pid: str) -> None:
         """Subscribe first, then list: a member joining meanwhile is announced on the bus
         (and told apart from the listed peers by id), never missed."""
+        channel = events.room_channel(claims.room) if claims.room is not None else None
+        self.channel = channel or events.call_channel(claims.channel)
+        self.room, self.participant, self.role = claims.room, pid, claims.role
         storage = self._services.storage
-        if claims.room is not None:
-            channel = events.room_channel(claims.room)
-        else:
-            channel = events.call_channel(claims.channel)
-        self.channel, self.room, self.participant, self.role = (
-            channel,
-            claims.room,
-            pid,
-            claims.role,
-        )
-        self._subscription = await storage.subscribe_signals(channel, self._queue.put_nowait)
-        member = Member(self.peer_id, pid, claims.role, claims.data)
+        self._subscription = await storage.subscribe_signals(self.channel, self._queue.put_nowait)
         admission = await storage.add_member(
-            channel, member, now=self._services.clock.now(), ttl=self._settings.member_ttl
+            self.channel,
+            Member(self.peer_id, pid, claims.role, claims.data),
+            now=self._services.clock.now(),
+            ttl=self._settings.member_ttl,
         )
-        self._services.signalling.add(channel, self)
-        for old in admission.replaced:
-            replaced = events.encode("end", id=old.peer_id, reason="replaced")
-            await storage.publish_signal(channel, replaced)
-        view = peer_view(self.peer_id, claims.data)
-        await storage.publish_signal(channel, events.encode("join", peer=view, p=pid))
+        self._hub.add(self.channel, self)
+        await self._announce(admission.replaced, peer_view(self.peer_id, claims.data))
         self._known = {peer.peer_id: peer.participant for peer in admission.peers}
-        await self._transport.send(
-            {
-                "type": "welcome",
-                "id": self.peer_id,
-                "role": claims.role,
-                "peers": [peer_view(peer.peer_id, peer.data) for peer in admission.peers],
-            }
-        )
+        peers = [peer_view(peer.peer_id, peer.data) for peer in admission.peers]
+        welcome = {"type": "welcome", "id": self.peer_id, "role": self.role, "peers": peers}
+        await self._transport.send(welcome)
         self._pump = asyncio.ensure_future(self._apply_events())
+
+    async def _announce(self, replaced: tuple[Member, ...], view: dict[str, Any]) -> None:
+        """End this participant's older sockets, then tell everyone this one joined."""
+        assert self.channel is not None
+        publish = self._services.storage.publish_signal
+        for old in replaced:
+            await publish(self.channel, events.encode("end", id=old.peer_id, reason="replaced"))
+        await publish(self.channel, events.encode("join", peer=view, p=self.participant))
 
     async def _signal(self, message: Signal) -> None:
         if message.to not in self._known:
@@ -192,20 +190,16 @@ class SignallingSession:
 
     async def _remove(self, peer_id: str) -> None:
         """The moderator ends a participant's membership: as a leave for the room (the
-        owner's devices are notified), then ``bye`` ``removed`` on its socket."""
-        if self.role != "moderator":
+        owner's devices are notified), then ``bye`` ``removed`` on its socket. Calls have
+        no moderator."""
+        if self.role != "moderator" or self.room is None:
             await self._transport.send(error("forbidden"))
             return
         pid = self._known.get(peer_id)
         if pid is None:
             await self._transport.send(error("unknown-peer"))
             return
-        assert self.channel is not None
-        if self.room is not None:
-            await remove_participant(self._services, self.room, pid)
-        else:
-            event = events.encode("end", p=pid, reason="removed")
-            await self._services.storage.publish_signal(self.channel, event)
+        await remove_participant(self._services, self.room, pid)
 
     # -- the channel's events -----------------------------------------------------------------
 
@@ -267,6 +261,7 @@ class SignallingSession:
         if self.closed:
             return
         self.closed = True
+        self._log_summary(reason)
         pump = self._pump
         if pump is not None and pump is not asyncio.current_task():
             pump.cancel()
@@ -275,8 +270,21 @@ class SignallingSession:
         if self._subscription is not None:
             await self._subscription.close()
         if self.channel is not None:
-            self._services.signalling.discard(self.channel, self)
+            self._hub.discard(self.channel, self)
             await self._unlist(self.channel, reason)
+
+    def _log_summary(self, reason: str) -> None:
+        """One line per socket, without ids or tokens."""
+        logger.info(
+            "signalling.session",
+            extra={
+                "reason": reason,
+                "joined": self.joined,
+                "role": self.role if self.joined else None,
+                "received": self._received,
+                "seconds": round(self._services.clock.now() - self._opened, 3),
+            },
+        )
 
     async def _unlist(self, channel: str, reason: str) -> None:
         storage = self._services.storage

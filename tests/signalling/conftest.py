@@ -115,7 +115,9 @@ def live_server(storage_url: str) -> ServerFactory:
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
                 client = LoopClient(http, SystemClock())
-                yield LiveServer(services, Harness(services, SystemClock(), client), port)
+                # A real server runs on real time: the room helpers only use the client.
+                harness = Harness(services, SystemClock(), client)  # type: ignore[arg-type]
+                yield LiveServer(services, harness, port)
         finally:
             server.should_exit = True
             await asyncio.wait_for(task, DEADLINE)

@@ -271,3 +271,5 @@ async def _call_channel(server: LiveServer, push: PushServer) -> None:
         await caller.expect({"type": "joined", "peer": {"id": callee.id, "data": {}}})
         await callee.send({"type": "signal", "to": caller.id, "data": {"x": 1}})
         await caller.expect({"type": "signal", "from": callee.id, "data": {"x": 1}})
+        await caller.send({"type": "remove", "id": callee.id})
+        await caller.expect_error("forbidden")

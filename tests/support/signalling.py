@@ -63,7 +63,7 @@ class SignalSocket:
         except ConnectionClosed as closed:
             assert closed.rcvd is not None and closed.rcvd.code == code, closed
             return
-        raise AssertionError(f"unexpected message before close: {extra}")
+        raise AssertionError(f"unexpected message before close: {extra!r}")
 
     async def expect_bye(self, reason: str) -> None:
         await self.expect({"type": "bye", "reason": reason})

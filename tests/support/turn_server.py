@@ -19,7 +19,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from loop.media import stun
@@ -115,37 +115,100 @@ def _wait_until_answering(port: int, process: subprocess.Popen[bytes], log: Path
 
 ALLOCATE_REQUEST = 0x0003
 ALLOCATE_SUCCESS = 0x0103
+CREATE_PERMISSION_REQUEST = 0x0008
+CREATE_PERMISSION_SUCCESS = 0x0108
+SEND_INDICATION = 0x0016
+DATA_INDICATION = 0x0017
 REQUESTED_TRANSPORT = 0x0019
+XOR_PEER_ADDRESS = 0x0012
+DATA = 0x0013
 XOR_RELAYED_ADDRESS = 0x0016
 UDP = bytes([17, 0, 0, 0])
+
+
+def xor_address(host: str, port: int) -> bytes:
+    """An IPv4 XOR-*-ADDRESS value (RFC 8489 §14.2)."""
+    packed = socket.inet_aton(host)
+    cookie = stun.MAGIC_COOKIE.to_bytes(4, "big")
+    xored = bytes(a ^ b for a, b in zip(packed, cookie, strict=True))
+    return bytes([0, 1]) + (port ^ (stun.MAGIC_COOKIE >> 16)).to_bytes(2, "big") + xored
+
+
+def read_xor_address(value: bytes) -> tuple[str, int]:
+    port = int.from_bytes(value[2:4], "big") ^ (stun.MAGIC_COOKIE >> 16)
+    cookie = stun.MAGIC_COOKIE.to_bytes(4, "big")
+    host = socket.inet_ntoa(bytes(a ^ b for a, b in zip(value[4:8], cookie, strict=True)))
+    return host, port
+
+
+class TurnClient:
+    """A TURN client done by hand over one UDP socket (TURN nonces are bound to it):
+    ``allocate`` with long-term credentials (the first request gets 401 with the realm and
+    nonce, the second carries USERNAME, REALM, NONCE and MESSAGE-INTEGRITY), then
+    ``permit`` a peer, ``send`` it data through the relay and ``receive`` its answers."""
+
+    def __init__(self, client: stun.UdpClient, username: str, password: str) -> None:
+        self._client = client
+        self._username = username
+        self._password = password
+        self._realm = b""
+        self._nonce = b""
+        self.relayed: tuple[str, int] | None = None
+
+    async def allocate(self, *, timeout: float = 5.0) -> stun.Message:
+        """coturn's answer: success (``relayed`` is then set) or an error."""
+        transport = [(REQUESTED_TRANSPORT, UDP)]
+        first = stun.encode(ALLOCATE_REQUEST, stun.transaction_id(), transport)
+        challenge = await self._client.request(first, timeout=timeout)
+        assert challenge.error_code == 401, challenge
+        self._realm = challenge.attributes[stun.REALM]
+        self._nonce = challenge.attributes[stun.NONCE]
+        answer = await self._signed(ALLOCATE_REQUEST, transport, timeout)
+        if answer.type == ALLOCATE_SUCCESS:
+            self.relayed = read_xor_address(answer.attributes[XOR_RELAYED_ADDRESS])
+        return answer
+
+    async def permit(self, host: str, port: int, *, timeout: float = 5.0) -> stun.Message:
+        peer = [(XOR_PEER_ADDRESS, xor_address(host, port))]
+        return await self._signed(CREATE_PERMISSION_REQUEST, peer, timeout)
+
+    def send(self, host: str, port: int, data: bytes) -> None:
+        attributes = [(XOR_PEER_ADDRESS, xor_address(host, port)), (DATA, data)]
+        self._client.send(stun.encode(SEND_INDICATION, stun.transaction_id(), attributes))
+
+    async def receive(self, *, timeout: float = 5.0) -> tuple[tuple[str, int], bytes]:
+        """The next Data indication: who sent it to the relayed address, and what."""
+        while True:
+            message = await self._client.unsolicited(timeout=timeout)
+            if message.type == DATA_INDICATION:
+                peer = read_xor_address(message.attributes[XOR_PEER_ADDRESS])
+                return peer, message.attributes[DATA]
+
+    async def _signed(
+        self, kind: int, attributes: list[tuple[int, bytes]], timeout: float
+    ) -> stun.Message:
+        signed = [
+            *attributes,
+            (stun.USERNAME, self._username.encode()),
+            (stun.REALM, self._realm),
+            (stun.NONCE, self._nonce),
+        ]
+        key = stun.long_term_key(self._username, self._realm.decode(), self._password)
+        message = stun.encode(kind, stun.transaction_id(), signed, integrity_key=key)
+        return await self._client.request(message, timeout=timeout)
+
+
+@contextlib.asynccontextmanager
+async def turn_client(
+    host: str, port: int, username: str, password: str
+) -> AsyncIterator[TurnClient]:
+    async with stun.UdpClient(host, port) as client:
+        yield TurnClient(client, username, password)
 
 
 async def allocate(
     host: str, port: int, username: str, password: str, *, timeout: float = 5.0
 ) -> stun.Message:
-    """A TURN Allocate (RFC 8656) with long-term credentials, done by hand: the first
-    request gets 401 with the realm and nonce, the second carries USERNAME, REALM, NONCE and
-    MESSAGE-INTEGRITY. Returns coturn's answer to the second (success, or an error whose
-    ``error_code`` says why)."""
-    async with stun.UdpClient(host, port) as client:
-        return await _allocate(client, username, password, timeout)
-
-
-async def _allocate(
-    client: stun.UdpClient, username: str, password: str, timeout: float
-) -> stun.Message:
-    transport = [(REQUESTED_TRANSPORT, UDP)]
-    first = stun.encode(ALLOCATE_REQUEST, stun.transaction_id(), transport)
-    challenge = await client.request(first, timeout=timeout)
-    assert challenge.error_code == 401, challenge
-    realm = challenge.attributes[stun.REALM]
-    nonce = challenge.attributes[stun.NONCE]
-    attributes = [
-        *transport,
-        (stun.USERNAME, username.encode()),
-        (stun.REALM, realm),
-        (stun.NONCE, nonce),
-    ]
-    key = stun.long_term_key(username, realm.decode(), password)
-    second = stun.encode(ALLOCATE_REQUEST, stun.transaction_id(), attributes, integrity_key=key)
-    return await client.request(second, timeout=timeout)
+    """Just an Allocate: coturn's answer to the authenticated request."""
+    async with turn_client(host, port, username, password) as client:
+        return await client.allocate(timeout=timeout)
