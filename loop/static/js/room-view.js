@@ -58,6 +58,8 @@ export function showJoin(name, onJoin) {
   input.value = name;
   $("join").addEventListener("submit", (event) => {
     event.preventDefault();
+    if ($("join-button").disabled) return; // one seat per page, however many clicks
+    $("join-button").disabled = true;
     onJoin(input.value.trim() || "Guest");
   });
   $("join-button").focus();
