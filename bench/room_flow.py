@@ -41,7 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from loop.crypto import hawk_credentials  # noqa: E402
-from tests.support.redis_server import free_port, redis_server  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
+from tests.support.redis_server import redis_server  # noqa: E402
 
 HOST = "127.0.0.1"
 

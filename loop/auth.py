@@ -1,52 +1,54 @@
-"""Authentication policies per endpoint (loop-api.md §3.2-§3.6, decisions D15, D26).
+"""Authentication policies per endpoint (loop-api.md §3.2-§3.6, §3.8, decisions D15, D26).
 
 Routes call exactly one of these at the point the spec's validation order puts it. Each
-either returns who the caller is or raises the spec's :class:`~loop.errors.LoopError`
-(with its ``WWW-Authenticate``). On a verified Hawk request the ``Server-Authorization``
-header is left in the scope for the middleware to send, whatever the answer.
+either returns who the caller is (a :mod:`loop.callers` type) or raises the spec's
+:class:`~loop.errors.LoopError` (with its ``WWW-Authenticate``). On a verified Hawk
+request the ``Server-Authorization`` header is left in the scope for the middleware to
+send, whatever the answer.
+
+Layer: the HTTP edge, with :mod:`loop.hawk` and :mod:`loop.web`, between the routes and
+the domain. Every policy takes a ``Request`` (headers, the per-request Hawk cache, the
+app's issuer cache), so it cannot sit in the domain; it calls down into the domain
+(sessions, identity) and never the other way: the domain gets only the caller types,
+which live in :mod:`loop.callers` for that reason.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import dataclasses
 
 from starlette.requests import Request
 
 from loop import errors, hawk, sessions
-from loop.app import services
-from loop.config import Settings
-from loop.crypto import hmac_hex
-from loop.identity import browserid
-from loop.storage import Session
+from loop.callers import (
+    Anonymous,
+    HawkCaller,
+    OAuthCaller,
+    ParticipantToken,
+    RoomCaller,
+    participant_token_id,
+)
+from loop.identity import browserid, oauth
+from loop.identity.issuers import TrustedIssuers
+from loop.services import services
 
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Anonymous:
-    """No ``Authorization`` header (link-clickers)."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class HawkCaller:
-    session: Session
-    hawk_id: str
-    """The Hawk id as sent (needed to decrypt the session's identity)."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ParticipantToken:
-    """``Authorization: Basic base64(token[:])``: a link-clicker's media token (§3.6).
-
-    Only decoded here; it is valid iff a live participant of the room in the URL has
-    ``participant_id`` (the room route checks, answering 401 ``Invalid token; it may have
-    expired.`` otherwise)."""
-
-    participant_id: str
-    """HMAC(userMacSecret, token)."""
-
-
-RoomCaller = Anonymous | HawkCaller | ParticipantToken
+__all__ = [
+    "Anonymous",
+    "HawkCaller",
+    "OAuthCaller",
+    "ParticipantToken",
+    "RoomCaller",
+    "hawk_or_create",
+    "oauth_session_or_create",
+    "participant_token_id",
+    "require_hawk",
+    "require_oauth_session",
+    "require_registered",
+    "room_caller",
+    "session_token_headers",
+    "trusted_issuers",
+]
 
 
 async def require_hawk(request: Request) -> HawkCaller:
@@ -77,7 +79,11 @@ async def hawk_or_create(request: Request) -> tuple[HawkCaller, str | None]:
     if scheme == hawk.SCHEME:
         return await _verified(request, attributes), None
     if scheme == "browserid":
-        token, session, hawk_id = await browserid.sign_in(request)
+        authorization = request.headers.get("authorization", "")
+        svc = services(request)
+        token, session, hawk_id = await browserid.sign_in(
+            svc, trusted_issuers(request), authorization
+        )
         return HawkCaller(session, hawk_id), token
     raise errors.unauthorized('BrowserID,Hawk error="Unsupported"', UNSUPPORTED)
 
@@ -97,9 +103,45 @@ async def room_caller(request: Request) -> RoomCaller:
     raise errors.unauthorized('Basic,Hawk error="Unsupported"', UNSUPPORTED)
 
 
-def participant_token_id(settings: Settings, token: str) -> str:
-    """How a link-clicker's media token is filed: HMAC(userMacSecret, token) (§3.6)."""
-    return hmac_hex(settings.user_mac_secret, token, settings.user_mac_algorithm)
+async def require_oauth_session(request: Request) -> OAuthCaller:
+    """Policy **OAuth Hawk**: Hawk, and the session must have a live OAuth state; any
+    other session is answered as unknown credentials (401)."""
+    caller = await require_hawk(request)
+    found = await oauth.find(services(request), caller)
+    if found is None:
+        raise errors.unauthorized(
+            f'Hawk error="{hawk.UNKNOWN_CREDENTIALS}"', hawk.UNKNOWN_CREDENTIALS
+        )
+    return found
+
+
+async def oauth_session_or_create(request: Request) -> tuple[OAuthCaller, str | None]:
+    """Policy **OAuth Hawk-or-create** (``/fxa-oauth/params``): without ``Authorization``
+    a new session is created and given a state; its token is returned to be sent in
+    ``Hawk-Session-Token``."""
+    if request.headers.get("authorization", "").strip():
+        return await require_oauth_session(request), None
+    svc = services(request)
+    token, session, hawk_id = await sessions.create_session(svc)
+    return await oauth.start(svc, HawkCaller(session, hawk_id)), token
+
+
+def trusted_issuers(request: Request) -> TrustedIssuers:
+    """The app's BrowserID issuers and key cache, made on first use (the mounted gateway,
+    if any, registered its key provider in ``app.state.browserid_providers`` at
+    start-up)."""
+    state = request.app.state
+    found: TrustedIssuers | None = getattr(state, "trusted_issuers", None)
+    if found is None:
+        svc = services(request)
+        found = TrustedIssuers(
+            svc.settings.browserid,
+            http=svc.http,
+            clock=svc.clock,
+            providers=getattr(state, "browserid_providers", None),
+        )
+        state.trusted_issuers = found
+    return found
 
 
 UNSUPPORTED = "Unsupported"

@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from loop.browserid import KeyFormatError, public_key_from_json
+
 ENV_PREFIX = "LOOP_"
 
 
@@ -437,8 +439,6 @@ def validate(settings: Settings) -> None:
 
 def _browserid_checks(browserid: BrowserIDSettings) -> list[tuple[bool, str]]:
     """Trusted issuers' keys are parsed at start-up, so a bad key stops the server."""
-    from loop.browserid import KeyFormatError, public_key_from_json
-
     checks = [
         (browserid.timeout > 0, "browserid.timeout: must be positive"),
         (browserid.leeway >= 0, "browserid.leeway: must not be negative"),

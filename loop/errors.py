@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import IntEnum
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.responses import Response
 
@@ -64,11 +64,25 @@ class LoopError(Exception):
         return body
 
 
-def error_response(error: LoopError) -> Response:
+class ErrorAnswer(Protocol):
+    """What every error type of both services carries (this :class:`LoopError`, the
+    gateway's ``GatewayError``): enough to write its answer."""
+
+    @property
+    def status(self) -> int: ...
+    @property
+    def errno(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    def body(self) -> dict[str, Any]: ...
+
+
+def error_response(error: ErrorAnswer) -> Response:
+    """The one way an error becomes an HTTP answer: its JSON body, status and headers."""
     return Response(
         dumps(error.body()),
         status_code=error.status,
-        headers=error.headers,
+        headers=dict(error.headers),
         media_type="application/json",
     )
 

@@ -19,7 +19,6 @@ import dataclasses
 import hashlib
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
 from mohawk.exc import HawkFail
 from mohawk.util import (
@@ -34,14 +33,12 @@ from mohawk.util import (
 from starlette.requests import Request
 
 from loop import errors
-from loop.crypto import constant_time_equals, hmac_hex
+from loop.crypto import constant_time_equals
+from loop.services import SessionServices
+from loop.sessions import hawk_id_hmac as hawk_id_hmac
 from loop.storage import NonceReplayed, Session
 from loop.web.middleware import SERVER_AUTHORIZATION_KEY
 from loop.web.requests import read_body
-
-if TYPE_CHECKING:
-    from loop.app import Services
-    from loop.config import Settings
 
 SCHEME = "hawk"
 ALGORITHM = "sha256"
@@ -74,17 +71,12 @@ def split_scheme(authorization: str) -> tuple[str, str]:
     return parts[0].lower(), parts[1].strip() if len(parts) > 1 else ""
 
 
-def hawk_id_hmac(settings: Settings, hawk_id: str) -> str:
-    """How sessions are filed: the Hawk id itself is never stored (§3.1)."""
-    return hmac_hex(settings.hawk_id_secret, hawk_id, settings.user_mac_algorithm)
-
-
 def missing_credentials() -> errors.LoopError:
     """No ``Authorization`` header, or another scheme where only Hawk is accepted."""
     return errors.unauthorized("Hawk")
 
 
-async def verify(request: Request, services: Services, attributes_text: str) -> Verified:
+async def verify(request: Request, services: SessionServices, attributes_text: str) -> Verified:
     """Verify a Hawk header (its part after the scheme) for this request.
 
     On success the response MAC is left in the scope for the middleware to send as
@@ -239,7 +231,7 @@ class _Signed:
     dlg: str | None
 
 
-async def _lookup(services: Services, attributes: dict[str, str]) -> Session:
+async def _lookup(services: SessionServices, attributes: dict[str, str]) -> Session:
     """One storage round trip: find the session, record the nonce, touch the session."""
     settings = services.settings
     try:

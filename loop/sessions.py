@@ -9,15 +9,13 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from loop import errors
-from loop.crypto import hawk_credentials, random_hex
-from loop.hawk import hawk_id_hmac
-from loop.storage import TOPICS, PushTarget, Session, Topic
-
-if TYPE_CHECKING:
-    from loop.app import Services
+from loop.config import Settings
+from loop.crypto import hawk_credentials, hmac_hex, random_hex
+from loop.services import SessionServices
+from loop.storage import TOPICS, PushTarget, Session, SessionStorage, Topic
 
 SESSION_TOKEN_BYTES = 32
 MAX_URL_LENGTH = 2048
@@ -26,7 +24,12 @@ P256DH_BYTES = 65
 AUTH_SECRET_BYTES = 16
 
 
-async def create_session(services: Services) -> tuple[str, Session, str]:
+def hawk_id_hmac(settings: Settings, hawk_id: str) -> str:
+    """How sessions are filed: the Hawk id itself is never stored (§3.1)."""
+    return hmac_hex(settings.hawk_id_secret, hawk_id, settings.user_mac_algorithm)
+
+
+async def create_session(services: SessionServices) -> tuple[str, Session, str]:
     """A new guest session: ``(session token, session, Hawk id)``.
 
     The token is returned once to the client (``Hawk-Session-Token``); only the HMAC of
@@ -39,6 +42,26 @@ async def create_session(services: Services) -> tuple[str, Session, str]:
         session, now=services.clock.now(), ttl=services.settings.hawk_session_duration
     )
     return token, session, hawk_id
+
+
+async def register_push(
+    services: SessionServices, session: Session, targets: Mapping[Topic, PushTarget]
+) -> None:
+    """Merge a device's push targets (topics not given are kept); they live as long as
+    a session may."""
+    await services.storage.register_push(
+        session, targets, now=services.clock.now(), ttl=services.settings.hawk_session_duration
+    )
+
+
+async def unregister_push(storage: SessionStorage, session: Session) -> None:
+    """Forget every push target of this device (§4.7); nothing to forget is no error."""
+    await storage.unregister_push(session)
+
+
+async def log_out(storage: SessionStorage, session: Session) -> None:
+    """Forget this device's session and its push targets (§3.9)."""
+    await storage.delete_session(session.hawk_id_hmac)
 
 
 def push_targets(body: Mapping[str, Any], query: Mapping[str, str]) -> dict[Topic, PushTarget]:

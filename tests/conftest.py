@@ -1,14 +1,38 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import redis
 
+from tests.support.ports import refusing_port
 from tests.support.redis_server import redis_server
 
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    """One real redis-server for the whole run; tests flush it (see each fixture)."""
+    """One real redis-server for the whole run; tests flush it (see ``storage_url``)."""
     with redis_server() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The storage a test's app opens: a fresh SQLite file, or the session's redis-server
+    emptied (a server in another process, as the end-to-end tests start, does not flush
+    it for the test)."""
+    if request.param == "redis":
+        url: str = request.getfixturevalue("redis_url")
+        with redis.Redis.from_url(url) as client:
+            client.flushdb()
+        return url
+    return f"sqlite:///{tmp_path / 'loop.db'}"
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A loopback port that refuses connections for the whole test (held, so a test run
+    in parallel cannot start a server on it)."""
+    with refusing_port() as port:
+        yield port

@@ -20,7 +20,7 @@ import requests
 from requests_hawk import HawkAuth  # type: ignore[import-untyped]
 
 from loop import browserid
-from tests.support.redis_server import free_port
+from tests.support.ports import free_port
 from tests.support.servers import console_command
 from tests.support.sms_server import SmsServer
 

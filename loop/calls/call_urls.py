@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from loop import errors
-from loop.auth import HawkCaller
+from loop.callers import HawkCaller
 from loop.calls.calls import call_url, caller_identity
+from loop.config import CallUrlsSettings
 from loop.crypto import random_token
+from loop.services import CallServices
 from loop.storage.calls import (
     CallUrl,
     CallUrlNotFound,
@@ -21,10 +23,6 @@ from loop.storage.calls import (
     RateLimit,
     RateLimited,
 )
-
-if TYPE_CHECKING:
-    from loop.app import Services
-    from loop.config import CallUrlsSettings
 
 HOUR = 3600
 _INTEGER = re.compile(r"\s*[+-]?\d+")
@@ -56,7 +54,7 @@ def _text(body: Mapping[str, Any], name: str) -> str | None:
     return value
 
 
-async def create(services: Services, caller: HawkCaller, body: Mapping[str, Any]) -> CallUrl:
+async def create(services: CallServices, caller: HawkCaller, body: Mapping[str, Any]) -> CallUrl:
     """``POST /call-url``: a new link owned by the caller's user (``callerId`` required
     by the route). The issuer defaults to the caller's identity, as it did."""
     settings = services.settings.call_urls
@@ -81,12 +79,12 @@ async def create(services: Services, caller: HawkCaller, body: Mapping[str, Any]
     return url
 
 
-def creation_view(services: Services, url: CallUrl) -> dict[str, Any]:
+def creation_view(services: CallServices, url: CallUrl) -> dict[str, Any]:
     link = call_url(services.settings, url.token)
     return {"callUrl": link, "callToken": url.token, "call_url": link, "expiresAt": url.expires}
 
 
-async def listing(services: Services, caller: HawkCaller) -> list[dict[str, Any]]:
+async def listing(services: CallServices, caller: HawkCaller) -> list[dict[str, Any]]:
     """``GET /call-url``: the user's live links, oldest first, without owner or token."""
     urls = await services.storage.list_call_urls(caller.session.user, now=services.clock.now())
     return [_view(url) for url in urls]
@@ -103,7 +101,7 @@ def _view(url: CallUrl) -> dict[str, Any]:
     return {name: value for name, value in view.items() if value is not None}
 
 
-async def live(services: Services, token: str) -> CallUrl:
+async def live(services: CallServices, token: str) -> CallUrl:
     """The live link, or 404 errno 105 ``Token not found.``"""
     url = await services.storage.get_call_url(token, now=services.clock.now())
     if url is None:
@@ -112,7 +110,7 @@ async def live(services: Services, token: str) -> CallUrl:
 
 
 async def update(
-    services: Services, caller: HawkCaller, token: str, body: Mapping[str, Any]
+    services: CallServices, caller: HawkCaller, token: str, body: Mapping[str, Any]
 ) -> CallUrl:
     """``PUT /call-url/{token}``: overwrite the caller's link field by field."""
     await live(services, token)
@@ -136,7 +134,7 @@ async def update(
     return url
 
 
-async def delete(services: Services, caller: HawkCaller, token: str) -> None:
+async def delete(services: CallServices, caller: HawkCaller, token: str) -> None:
     """``DELETE /call-url/{token}``: 404 unknown, 403 ``Forbidden`` for another's link."""
     try:
         await services.storage.delete_call_url(

@@ -11,19 +11,17 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from loop import errors
-from loop.auth import HawkCaller
+from loop.callers import HawkCaller
 from loop.calls.identities import callee_identities
+from loop.config import Settings
 from loop.crypto import decrypt, random_hex, session_identity_key
 from loop.identity import user_mac
 from loop.media import MediaSession
+from loop.services import CallServices
 from loop.storage.calls import Call, CallCreated, CallUrl
-
-if TYPE_CHECKING:
-    from loop.app import Services
-    from loop.config import Settings
 
 CALL_TYPES = ("audio", "audio-video")
 ID_BYTES = 16
@@ -93,7 +91,9 @@ def caller_identity(caller: HawkCaller) -> str | None:
         return None
 
 
-async def start_direct(services: Services, caller: HawkCaller, body: Mapping[str, Any]) -> Started:
+async def start_direct(
+    services: CallServices, caller: HawkCaller, body: Mapping[str, Any]
+) -> Started:
     """``POST /calls``: 400/122 unless at least one callee has a ``calls`` push target."""
     settings = services.settings
     kind, text = call_type(body), subject(body, settings)
@@ -110,7 +110,9 @@ async def start_direct(services: Services, caller: HawkCaller, body: Mapping[str
     return started
 
 
-async def start_from_link(services: Services, url: CallUrl, body: Mapping[str, Any]) -> Started:
+async def start_from_link(
+    services: CallServices, url: CallUrl, body: Mapping[str, Any]
+) -> Started:
     """``POST /calls/{token}``: a link clicker calls the link's owner (pushed if the owner
     has ``calls`` targets; filed either way)."""
     kind, text = call_type(body), subject(body, services.settings)
@@ -131,7 +133,7 @@ async def start_from_link(services: Services, url: CallUrl, body: Mapping[str, A
     return started
 
 
-async def _new_call(services: Services, kind: str, chosen: str, **fields: Any) -> Started:
+async def _new_call(services: CallServices, kind: str, chosen: str, **fields: Any) -> Started:
     settings = services.settings
     media = await services.media.create_session(chosen)
     now = services.clock.now()
@@ -150,12 +152,12 @@ async def _new_call(services: Services, kind: str, chosen: str, **fields: Any) -
     return Started(call, _token(services, media, now))
 
 
-def _token(services: Services, media: MediaSession, now: float) -> str:
+def _token(services: CallServices, media: MediaSession, now: float) -> str:
     expires_at = int(now) + services.settings.tokbox.token_duration
     return services.media.mint_token(media, role="publisher", expires_at=expires_at)
 
 
-def _notify(services: Services, created: CallCreated, call: Call, reason: str) -> None:
+def _notify(services: CallServices, created: CallCreated, call: Call, reason: str) -> None:
     """Push the callees' ``calls`` targets. With one callee the notifier also learns whose
     targets they are, so a Web Push subscription reported gone is forgotten; the targets of
     several callees come merged, and a gone one then simply stays until its session ends."""
@@ -176,6 +178,15 @@ def caller_view(settings: Settings, started: Started) -> dict[str, Any]:
         "apiKey": call.api_key,
         "progressURL": progress_url(settings),
     }
+
+
+async def listing(services: CallServices, caller: HawkCaller, since: int) -> list[dict[str, Any]]:
+    """``GET /calls``: the caller's user's live calls changed since ``since``, as the
+    callee sees them."""
+    found = await services.storage.list_calls(
+        caller.session.user, since=since, now=services.clock.now()
+    )
+    return [callee_view(services.settings, call) for call in found]
 
 
 def callee_view(settings: Settings, call: Call) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from loop.calls.progress import (
     ACTIONS,
@@ -31,11 +31,9 @@ from loop.calls.progress import (
     state_of,
 )
 from loop.crypto import constant_time_equals
+from loop.services import CallServices
 from loop.storage import BackendError
 from loop.storage.calls import Call, CallProgress, CallSubscription, Party
-
-if TYPE_CHECKING:
-    from loop.app import Services
 
 logger = logging.getLogger("loop.calls")
 
@@ -62,7 +60,7 @@ def identify(call: Call, auth: str) -> Party | None:
 
 
 class ProgressSocket:
-    def __init__(self, services: Services, transport: Transport) -> None:
+    def __init__(self, services: CallServices, transport: Transport) -> None:
         self.services = services
         self.transport = transport
         self.call_id: str | None = None

@@ -11,20 +11,18 @@ the device holding the session token can present.
 * :mod:`.issuers` — the issuers verified locally and their keys;
 * :mod:`.remote` — the remote verifier (``fxa_verifier``) and its health check;
 * :mod:`.fxa` — the FxA OAuth and profile servers;
-* :mod:`.gateway` — the MSISDN gateway mounted in this process.
+* :mod:`.oauth` — the FxA OAuth login's state.
+
+The MSISDN gateway mounted in this process is wired by :mod:`loop.msisdn.mount`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from loop.config import Settings
 from loop.crypto import encrypt, hawk_credentials, hmac_hex, random_hex, session_identity_key
-from loop.hawk import hawk_id_hmac
+from loop.services import AccountServices, SessionServices
+from loop.sessions import hawk_id_hmac
 from loop.storage import Session
-
-if TYPE_CHECKING:
-    from loop.app import Services
-    from loop.config import Settings
 
 SESSION_TOKEN_BYTES = 32
 
@@ -39,7 +37,9 @@ def seal(hawk_id: str, identity: str) -> str:
     return encrypt(session_identity_key(hawk_id), identity)
 
 
-async def create_bound_session(services: Services, identity: str) -> tuple[str, Session, str]:
+async def create_bound_session(
+    services: SessionServices, identity: str
+) -> tuple[str, Session, str]:
     """A brand-new session already bound to ``identity``, in one storage round trip:
     ``(session token, session, Hawk id)``."""
     settings = services.settings
@@ -57,7 +57,7 @@ async def create_bound_session(services: Services, identity: str) -> tuple[str, 
     return token, session, hawk_id
 
 
-async def bind(services: Services, session: Session, hawk_id: str, identity: str) -> None:
+async def bind(services: SessionServices, session: Session, hawk_id: str, identity: str) -> None:
     """Bind an existing session to ``identity`` (after an FxA OAuth login)."""
     settings = services.settings
     await services.storage.bind_identity(
@@ -66,4 +66,12 @@ async def bind(services: Services, session: Session, hawk_id: str, identity: str
         encrypted_identity=seal(hawk_id, identity),
         now=services.clock.now(),
         ttl=settings.hawk_session_duration,
+    )
+
+
+async def delete_account(services: AccountServices, session: Session) -> None:
+    """Forget everything of the session's user, on every device (D13); a guest's
+    "account" is its own device, which the session's Hawk id names."""
+    await services.storage.delete_account(
+        session.user, hawk_id_hmac=session.hawk_id_hmac, now=services.clock.now()
     )

@@ -18,19 +18,14 @@ Order of checks, each with the spec's answer:
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
-
-from starlette.requests import Request
+from typing import Any
 
 from loop import browserid
-from loop.app import services
 from loop.identity import create_bound_session, remote
 from loop.identity.errors import browserid_error, browserid_refused, no_identity
 from loop.identity.issuers import KeyUnavailable, TrustedIssuers
+from loop.services import Outbound, SessionServices
 from loop.storage import Session
-
-if TYPE_CHECKING:
-    from loop.app import Services
 
 logger = logging.getLogger("loop.identity")
 
@@ -40,31 +35,16 @@ MALFORMED_AUDIENCE = "Malformed audience"
 INVALID_AUDIENCE = "Invalid audience"
 
 
-async def sign_in(request: Request) -> tuple[str, Session, str]:
-    """Verify the request's BrowserID assertion and open a session for its identity:
-    ``(session token, session, Hawk id)``; raises the spec's error otherwise."""
-    svc = services(request)
-    assertion = _assertion(request.headers.get("authorization", ""))
+async def sign_in(
+    svc: SessionServices, issuers: TrustedIssuers, authorization: str
+) -> tuple[str, Session, str]:
+    """Verify the BrowserID assertion in ``authorization`` (the header's value) and open a
+    session for its identity: ``(session token, session, Hawk id)``; raises the spec's
+    error otherwise. ``issuers``: the app's trusted issuers and their key cache."""
+    assertion = _assertion(authorization)
     audience = _audience(svc.settings.fxa_audiences, assertion)
-    claims = await _verified_claims(request, svc, audience, assertion)
+    claims = await _verified_claims(svc, issuers, audience, assertion)
     return await create_bound_session(svc, _identity(claims))
-
-
-def trusted_issuers(request: Request) -> TrustedIssuers:
-    """The app's issuers and key cache, made on first use (the mounted gateway, if any,
-    registered its key provider in ``app.state.browserid_providers`` at start-up)."""
-    state = request.app.state
-    found: TrustedIssuers | None = getattr(state, "trusted_issuers", None)
-    if found is None:
-        svc = services(request)
-        found = TrustedIssuers(
-            svc.settings.browserid,
-            http=svc.http,
-            clock=svc.clock,
-            providers=getattr(state, "browserid_providers", None),
-        )
-        state.trusted_issuers = found
-    return found
 
 
 def _assertion(authorization: str) -> str:
@@ -85,12 +65,11 @@ def _audience(accepted: list[str], assertion: str) -> str:
 
 
 async def _verified_claims(
-    request: Request, svc: Services, audience: str, assertion: str
+    svc: Outbound, issuers: TrustedIssuers, audience: str, assertion: str
 ) -> dict[str, Any]:
     issuer = _unverified_issuer(assertion)
     if issuer is None:
         raise browserid_refused()
-    issuers = trusted_issuers(request)
     if issuers.trusts(issuer):
         return await _verify_locally(svc, issuers, issuer, audience, assertion)
     if svc.settings.fxa_verifier and issuer in svc.settings.fxa_trusted_issuers:
@@ -99,7 +78,7 @@ async def _verified_claims(
 
 
 async def _verify_locally(
-    svc: Services, issuers: TrustedIssuers, issuer: str, audience: str, assertion: str
+    svc: Outbound, issuers: TrustedIssuers, issuer: str, audience: str, assertion: str
 ) -> dict[str, Any]:
     try:
         keys = await issuers.keys(issuer)

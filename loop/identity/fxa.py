@@ -12,14 +12,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
 from loop import errors
-
-if TYPE_CHECKING:
-    from loop.app import Services
+from loop.services import Outbound
 
 logger = logging.getLogger("loop.identity")
 
@@ -43,7 +41,7 @@ class Grant:
         return {name: value for name, value in answer.items() if value is not None}
 
 
-async def trade_code(services: Services, code: Any) -> Grant:
+async def trade_code(services: Outbound, code: Any) -> Grant:
     """``POST <oauth_uri>/token {code, client_id, client_secret}``."""
     oauth = services.settings.fxa_oauth
     payload = {"code": code, "client_id": oauth.client_id, "client_secret": oauth.client_secret}
@@ -60,7 +58,7 @@ async def trade_code(services: Services, code: Any) -> Grant:
     return Grant(token, answer.get("token_type"), answer.get("scope"))
 
 
-async def profile_email(services: Services, access_token: str) -> str:
+async def profile_email(services: Outbound, access_token: str) -> str:
     """``GET <profile_uri>/profile`` with the bearer token: the account's e-mail."""
     url = f"{services.settings.fxa_oauth.profile_uri}/profile"
     headers = {"Authorization": f"Bearer {access_token}"}
@@ -76,7 +74,7 @@ async def profile_email(services: Services, access_token: str) -> str:
     return email
 
 
-async def _call(services: Services, method: str, url: str, **kwargs: Any) -> httpx.Response:
+async def _call(services: Outbound, method: str, url: str, **kwargs: Any) -> httpx.Response:
     """One request under the verification timeout; a transport failure is a 503."""
     try:
         return await services.http.request(

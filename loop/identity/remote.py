@@ -9,15 +9,13 @@ answer, untrusted issuer); when the verifier itself says no, the client gets a b
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from loop.identity.errors import browserid_error, browserid_refused
-
-if TYPE_CHECKING:
-    from loop.app import Services
+from loop.services import Outbound
 
 logger = logging.getLogger("loop.identity")
 
@@ -25,7 +23,7 @@ OKAY = "okay"
 ISSUER_NOT_TRUSTED = "Issuer is not trusted"
 
 
-async def verify(services: Services, *, audience: str, assertion: str) -> dict[str, Any]:
+async def verify(services: Outbound, *, audience: str, assertion: str) -> dict[str, Any]:
     """The verified assertion's ``idpClaims``; raises the spec's 401 otherwise."""
     settings = services.settings
     url = settings.fxa_verifier
@@ -51,7 +49,7 @@ async def verify(services: Services, *, audience: str, assertion: str) -> dict[s
     return claims if isinstance(claims, dict) else {}
 
 
-async def ping(services: Services) -> bool:
+async def ping(services: Outbound) -> bool:
     """``GET <verifier origin>/status`` answers 200 (§4.2). No verifier configured (every
     trusted issuer verified locally) counts as healthy."""
     url = services.settings.fxa_verifier

@@ -10,10 +10,9 @@ from __future__ import annotations
 import abc
 import dataclasses
 import importlib
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-if TYPE_CHECKING:
-    from loop.config import Settings
+from loop.config import Settings
 
 Role = Literal["publisher", "subscriber", "moderator"]
 

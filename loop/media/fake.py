@@ -23,14 +23,11 @@ import hashlib
 import hmac
 import itertools
 import secrets
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlencode
 
 from loop.clock import Clock, SystemClock
+from loop.config import Settings
 from loop.media import MediaError, MediaProvider, MediaSession, Role
-
-if TYPE_CHECKING:
-    from loop.config import Settings
 
 FAKE_API_KEY = "4468744"
 """The original fakeTokBox's API key, kept so existing clients and tests recognise it."""

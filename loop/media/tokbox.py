@@ -18,14 +18,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 import opentok
 
+from loop.config import Settings
 from loop.media import MediaError, MediaProvider, MediaSession, Role
-
-if TYPE_CHECKING:
-    from loop.config import Settings
 
 DEFAULT_CHANNEL = "default"
 

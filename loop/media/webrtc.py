@@ -27,13 +27,11 @@ import hmac
 import json
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from loop.clock import Clock, SystemClock
+from loop.config import Settings, WebRTCSettings
 from loop.media import MediaError, MediaProvider, MediaSession, Role, stun
-
-if TYPE_CHECKING:
-    from loop.config import Settings, WebRTCSettings
 
 API_KEY = "webrtc"
 """What ``apiKey`` says for this provider's rooms (clients only check it is a string)."""

@@ -1,103 +1,42 @@
 """The MSISDN gateway as its own ASGI app (decisions D20), or mounted into Loop's.
 
-:func:`create_gateway_app` builds the app; its services (:class:`Gateway`) are opened in
-the lifespan, or by :func:`open_gateway` (tests, and :func:`mount_gateway`, since
-Starlette does not run a mounted app's lifespan).
+:func:`create_gateway_app` builds the app; its services
+(:class:`~loop.msisdn.services.Gateway`) are opened in the lifespan, or by
+:func:`open_gateway` (tests, and :func:`mount_gateway`, since Starlette does not run a
+mounted app's lifespan). The top of the gateway's layers: it imports its routes.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import json
-import logging
-import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 
-from loop import browserid
-from loop import errors as loop_errors
 from loop.clock import Clock, SystemClock
 from loop.jsonutil import dumps
 from loop.msisdn import errors
 from loop.msisdn.config import MsisdnSettings
+from loop.msisdn.routes import flow, public
+from loop.msisdn.services import Gateway as Gateway
+from loop.msisdn.services import gateway as gateway
+from loop.msisdn.services import open_services
 from loop.msisdn.sms import SmsSender
-from loop.msisdn.sms import from_settings as sms_from_settings
-from loop.msisdn.storage import BackendError, GatewayStorage
-from loop.msisdn.storage import from_url as storage_from_url
-from loop.web.middleware import ERRNO_KEY, LoopMiddleware
+from loop.msisdn.storage import GatewayStorage
+from loop.web.failures import Handler, exception_handlers
+from loop.web.middleware import LoopMiddleware
 
-logger = logging.getLogger("loop.msisdn")
-
-GENERATED_SECRETS = ("hawk_id_secret", "msisdn_id_secret")
 DEFAULT_MOUNT_PREFIX = "/msisdn"
-
-
-@dataclasses.dataclass(slots=True)
-class Gateway:
-    """Everything a request may use; one per process."""
-
-    settings: MsisdnSettings
-    clock: Clock
-    storage: GatewayStorage
-    sms: SmsSender
-    signing_key: browserid.SecretKey
-    http: httpx.AsyncClient
-
-    async def close(self) -> None:
-        await self.http.aclose()
-        await self.storage.close()
-
-
-def gateway(request: Request) -> Gateway:
-    found: Gateway = request.app.state.gateway
-    return found
-
-
-async def open_services(
-    settings: MsisdnSettings,
-    *,
-    clock: Clock,
-    storage: GatewayStorage | None = None,
-    sms: Callable[[httpx.AsyncClient], SmsSender] | None = None,
-) -> Gateway:
-    """Open storage, complete the secrets (generated once, kept in storage), build the SMS
-    chain. Raises :class:`~loop.config.ConfigError` without a usable SMS provider."""
-    backend = storage or await storage_from_url(settings.storage_url)
-    settings = settings.with_secrets(await backend.ensure_secrets(_candidates(settings)))
-    http = httpx.AsyncClient(follow_redirects=False)
-    return Gateway(
-        settings=settings,
-        clock=clock,
-        storage=backend,
-        sms=sms(http) if sms else sms_from_settings(settings, http=http, now=clock.now),
-        signing_key=browserid.secret_key_from_json(json.loads(settings.browserid.secret_key)),
-        http=http,
-    )
-
-
-def _candidates(settings: MsisdnSettings) -> dict[str, str]:
-    """Random values for every secret not configured (only the first start keeps them)."""
-    candidates = {name: secrets.token_hex(16) for name in GENERATED_SECRETS}
-    if not settings.browserid.secret_key:
-        key = browserid.generate(settings.browserid.key_algorithm)
-        candidates["bid_public_key"] = json.dumps(key.public.to_json())
-        candidates["bid_secret_key"] = json.dumps(key.to_json())
-    return candidates
 
 
 def gateway_routes(settings: MsisdnSettings) -> list[BaseRoute]:
     """Every route at ``/`` and, when set, under ``api_prefix`` too (§1.1)."""
-    from loop.msisdn.routes import flow, public
-
     base = [*public.routes, *flow.routes]
     return [*base, Mount(settings.api_prefix, routes=base)] if settings.api_prefix else base
 
@@ -182,40 +121,15 @@ def mount_gateway(
     return mounted
 
 
-Handler = Callable[[Request, Any], Awaitable[Response]]
-
-
 def _exception_handlers(settings: MsisdnSettings) -> dict[Any, Handler]:
-    async def gateway_error(request: Request, exc: Any) -> Response:
-        request.scope[ERRNO_KEY] = int(exc.errno)
-        response: Response = exc.response()
-        return response
-
-    async def loop_error(request: Request, exc: Any) -> Response:
-        """Errors of the shared readers and of Hawk: same numbers, same shape."""
-        request.scope[ERRNO_KEY] = int(exc.errno)
-        return loop_errors.error_response(exc)
-
-    async def backend_error(request: Request, exc: Any) -> Response:
-        logger.critical("backend failure: %r", exc)
-        return await gateway_error(request, errors.service_unavailable(settings.retry_after))
-
     async def http_error(request: Request, exc: Any) -> Response:
         """Unknown route → 404 ``{"code": 404}``; wrong method → 405 likewise (§1.1)."""
-        return Response(dumps({"code": exc.status_code}), exc.status_code, media_type=_JSON)
+        body = dumps({"code": exc.status_code})
+        return Response(body, exc.status_code, media_type="application/json")
 
-    async def unexpected(request: Request, exc: Any) -> Response:
-        logger.exception("unexpected error")
-        body = {"code": 500, "errno": 999, "error": "Internal Server Error"}
-        return Response(dumps(body), 500, media_type=_JSON)
-
-    return {
-        errors.GatewayError: gateway_error,
-        loop_errors.LoopError: loop_error,
-        BackendError: backend_error,
-        HTTPException: http_error,
-        Exception: unexpected,
-    }
-
-
-_JSON = "application/json"
+    return exception_handlers(
+        retry_after=settings.retry_after,
+        unavailable=errors.service_unavailable,
+        http_error=http_error,
+        catch_all=True,
+    )

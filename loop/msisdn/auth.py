@@ -8,16 +8,13 @@ cache, as in the original.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
 from loop import errors, hawk
 from loop.crypto import hmac_hex
-
-if TYPE_CHECKING:
-    from loop.msisdn.app import Gateway
-    from loop.msisdn.config import MsisdnSettings
+from loop.msisdn.config import MsisdnSettings
+from loop.msisdn.services import Gateway
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

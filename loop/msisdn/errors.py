@@ -13,10 +13,6 @@ import math
 from enum import IntEnum
 from typing import Any
 
-from starlette.responses import Response
-
-from loop.jsonutil import dumps
-
 
 class GatewayErrno(IntEnum):
     INVALID_CODE = 105
@@ -56,14 +52,6 @@ class GatewayError(Exception):
 
     def body(self) -> dict[str, Any]:
         return {"code": self.status, "errno": int(self.errno), "error": self.error, **self.extra}
-
-    def response(self) -> Response:
-        return Response(
-            dumps(self.body()),
-            status_code=self.status,
-            headers=self.headers,
-            media_type="application/json",
-        )
 
 
 def missing(names: list[str]) -> GatewayError:

@@ -15,14 +15,13 @@ import abc
 import dataclasses
 import email.utils
 import hashlib
-import json
-import time
 from collections.abc import Mapping
 from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
 import httpx
 
+from loop.jsonutil import canonical as canonical
 from loop.storage import PushTarget, Topic
 
 Kind = Literal["simplepush", "webpush", "invalid"]
@@ -38,9 +37,10 @@ class Delivery:
     """Seconds the push service asked us to wait (``Retry-After``), if it said so."""
 
     @classmethod
-    def from_response(cls, response: httpx.Response) -> Delivery:
+    def from_response(cls, response: httpx.Response, *, now: float) -> Delivery:
+        """``now`` (the app's clock) turns a ``Retry-After`` date into seconds."""
         header = response.headers.get("retry-after")
-        return cls(response.status_code, parse_retry_after(header) if header else None)
+        return cls(response.status_code, parse_retry_after(header, now) if header else None)
 
     @property
     def ok(self) -> bool:
@@ -58,9 +58,10 @@ class Delivery:
         return self.status == 429 or self.status >= 500
 
 
-def parse_retry_after(value: str) -> float | None:
-    """``Retry-After`` as seconds from now: delta-seconds or an HTTP date (RFC 9110
-    §10.2.3); None when unreadable, so a garbled header never blocks a retry."""
+def parse_retry_after(value: str, now: float) -> float | None:
+    """``Retry-After`` as seconds after ``now`` (Unix time): delta-seconds or an HTTP
+    date (RFC 9110 §10.2.3); None when unreadable, so a garbled header never blocks a
+    retry."""
     value = value.strip()
     if value.isdigit():
         return float(value)
@@ -70,7 +71,7 @@ def parse_retry_after(value: str) -> float | None:
         return None
     if when.tzinfo is None:
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return max(0.0, when.timestamp() - now)
 
 
 class Sender(abc.ABC):
@@ -78,7 +79,8 @@ class Sender(abc.ABC):
 
     The notifier owns the policy around a send — deduplication, concurrency, the time
     limit, cancellation at shutdown, metrics and logs — so a sender only speaks its
-    protocol: it returns the push service's answer as a :class:`Delivery`, and may
+    protocol: it returns the push service's answer as a :class:`Delivery` (dated by the
+    app's :class:`~loop.clock.Clock`, which it is given), and may
     raise ``httpx.HTTPError`` or ``OSError`` for transport failures (counted as failures
     by the notifier). It must not catch ``asyncio.CancelledError``.
     """
@@ -101,11 +103,6 @@ def kind(target: object) -> Kind:
     if isinstance(target, Mapping) and isinstance(target.get("endpoint"), str):
         return "webpush"
     return "invalid"
-
-
-def canonical(target: PushTarget) -> str:
-    """The target's JSON with sorted keys: equal values give equal strings (dedup key)."""
-    return json.dumps(target, sort_keys=True, separators=(",", ":"), default=repr)
 
 
 def endpoint(target: PushTarget) -> str:

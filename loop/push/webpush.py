@@ -23,6 +23,7 @@ import http_ece
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from loop.clock import Clock
 from loop.push.base import Delivery, Sender
 from loop.push.vapid import VapidSigner, b64url_decode
 from loop.storage import PushTarget, Topic
@@ -66,10 +67,18 @@ class WebPushSender(Sender):
     kind = "webpush"
     forgets_gone = True
 
-    def __init__(self, http: httpx.AsyncClient, signer: VapidSigner, *, ttl: int) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        signer: VapidSigner,
+        *,
+        ttl: int,
+        clock: Clock,
+    ) -> None:
         self.http = http
         self.signer = signer
         self.ttl = ttl
+        self.clock = clock
 
     async def send(self, target: PushTarget, *, topic: Topic, version: int) -> Delivery:
         if not isinstance(target, Mapping) or not isinstance(target.get("endpoint"), str):
@@ -87,4 +96,4 @@ class WebPushSender(Sender):
         }
         body = encrypt(payload(topic, version), target)
         response = await self.http.post(endpoint, content=body, headers=headers)
-        return Delivery.from_response(response)
+        return Delivery.from_response(response, now=self.clock.now())

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
 from loop.rooms.lifecycle import HOUR, notify_owner
+from loop.services import RoomServices
 from loop.storage import BackendError, RoomChange
-
-if TYPE_CHECKING:
-    from loop.app import Services
 
 logger = logging.getLogger("loop.rooms")
 
@@ -25,7 +22,7 @@ MAX_BATCHES = 20
 """Per sweep; a larger backlog waits for the next sweep rather than starving requests."""
 
 
-async def reap_expired_participants(services: Services) -> list[RoomChange]:
+async def reap_expired_participants(services: RoomServices) -> list[RoomChange]:
     """One sweep: remove lapsed participants, touch their rooms, notify the owners."""
     changes: list[RoomChange] = []
     for _ in range(MAX_BATCHES):
@@ -43,7 +40,7 @@ async def reap_expired_participants(services: Services) -> list[RoomChange]:
     return changes
 
 
-async def watch_participant_expiry(services: Services) -> None:
+async def watch_participant_expiry(services: RoomServices) -> None:
     """Sweep forever. A failing backend is logged and retried at the next tick: this task
     must outlive any outage, or owners would stop hearing of departures for good."""
     interval = services.settings.storage.expiry_check_interval
@@ -54,4 +51,15 @@ async def watch_participant_expiry(services: Services) -> None:
             logger.warning("rooms.expiry.backend_error", extra={"error": repr(exc.original)})
         except Exception:
             logger.exception("rooms.expiry.failed")
+        _stop_if_cancelled()
         await asyncio.sleep(interval)
+
+
+def _stop_if_cancelled() -> None:
+    """Honour a cancellation a library swallowed: on Python 3.11 ``asyncio.wait_for``
+    (redis-py uses it to send a command) returns its result instead of raising when the
+    cancel lands just as the command completes. The task stays marked as cancelling, so
+    look: otherwise the sweep would run on and whoever awaits it (shutdown) would hang."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

@@ -7,24 +7,22 @@ owner's devices are notified (fire-and-forget) without another read.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from loop import errors
-from loop.auth import HawkCaller
+from loop.callers import HawkCaller
 from loop.crypto import random_token
 from loop.rooms.validation import RoomParams
 from loop.rooms.views import full_view
+from loop.services import RoomServices
 from loop.signalling import events as signalling
 from loop.storage import NotRoomOwner, Room, RoomChange, RoomNotFound, RoomState
-
-if TYPE_CHECKING:
-    from loop.app import Services
 
 Event = Literal["creation", "modification", "deletion", "join", "leave"]
 HOUR = 3600
 
 
-def notify_owner(services: Services, change: RoomChange, event: Event) -> None:
+def notify_owner(services: RoomServices, change: RoomChange, event: Event) -> None:
     """Tell every device of the owner to sync (``GET /rooms?version=<version>``)."""
     services.push.notify(
         change.push_targets,
@@ -35,7 +33,17 @@ def notify_owner(services: Services, change: RoomChange, event: Event) -> None:
     )
 
 
-async def create(services: Services, caller: HawkCaller, params: RoomParams, channel: str) -> Room:
+async def live(services: RoomServices, token: str) -> RoomState:
+    """The room with its live participants; 404 errno 105 when it is gone or expired."""
+    state = await services.storage.get_room(token, now=services.clock.now())
+    if state is None:
+        raise errors.token_not_found()
+    return state
+
+
+async def create(
+    services: RoomServices, caller: HawkCaller, params: RoomParams, channel: str
+) -> Room:
     """A new room owned by the caller's user, with its own media session."""
     settings = services.settings.rooms
     media = await services.media.create_session(channel)
@@ -67,7 +75,7 @@ def check_owner(caller: HawkCaller, room: Room) -> None:
 
 
 async def update(
-    services: Services, caller: HawkCaller, state: RoomState, params: RoomParams
+    services: RoomServices, caller: HawkCaller, state: RoomState, params: RoomParams
 ) -> Room:
     """Apply what the body carried; without ``expiresIn`` the expiry is kept (D9)."""
     now = services.clock.now()
@@ -91,7 +99,7 @@ async def update(
     return room
 
 
-async def delete(services: Services, caller: HawkCaller, token: str) -> None:
+async def delete(services: RoomServices, caller: HawkCaller, token: str) -> None:
     """404/105 when no such room, then 403/999 when the caller's user does not own it."""
     try:
         change = await services.storage.delete_room(
@@ -106,10 +114,12 @@ async def delete(services: Services, caller: HawkCaller, token: str) -> None:
         raise errors.not_room_owner() from None
     notify_owner(services, change, "deletion")
     if services.media.name == "webrtc":
-        await signalling.end_room(services.storage, token)
+        await signalling.end_room(services.signals, token)
 
 
-async def delete_many(services: Services, caller: HawkCaller, tokens: Sequence[str]) -> list[str]:
+async def delete_many(
+    services: RoomServices, caller: HawkCaller, tokens: Sequence[str]
+) -> list[str]:
     """Delete those of ``tokens`` the caller owns; the owner hears of it only if any (D11)."""
     deleted, change = await services.storage.delete_rooms(
         tokens,
@@ -121,12 +131,12 @@ async def delete_many(services: Services, caller: HawkCaller, tokens: Sequence[s
         notify_owner(services, change, "deletion")
     if services.media.name == "webrtc":
         for token in deleted:
-            await signalling.end_room(services.storage, token)
+            await signalling.end_room(services.signals, token)
     return deleted
 
 
 async def listing(
-    services: Services, caller: HawkCaller, since: int | None
+    services: RoomServices, caller: HawkCaller, since: int | None
 ) -> list[dict[str, Any]]:
     """The user's rooms (full views, oldest change first), then tombstones of rooms
     deleted since ``since``: the only way other devices learn of a deletion."""

@@ -11,22 +11,20 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from loop import errors
-from loop.auth import HawkCaller, ParticipantToken, RoomCaller, participant_token_id
+from loop.callers import HawkCaller, ParticipantToken, RoomCaller, participant_token_id
 from loop.crypto import decrypt, encrypt, session_identity_key
 from loop.jsonutil import dumps
 from loop.media import MediaSession, Role
 from loop.rooms.capacity import Refusal, refusal
-from loop.rooms.lifecycle import HOUR, notify_owner
+from loop.rooms.lifecycle import HOUR, live, notify_owner
 from loop.rooms.validation import Status
 from loop.rooms.views import account_key
+from loop.services import RoomServices
 from loop.signalling import events as signalling
 from loop.storage import JoinConflict, NotParticipant, Participant, RoomNotFound, RoomState
-
-if TYPE_CHECKING:
-    from loop.app import Services
 
 logger = logging.getLogger("loop.rooms")
 
@@ -77,7 +75,7 @@ class Joiner:
 
 
 async def join(
-    services: Services,
+    services: RoomServices,
     caller: RoomCaller,
     state: RoomState,
     display_name: str,
@@ -108,7 +106,7 @@ async def join(
                 media_session=(media.session_id, media.api_key) if media is created else None,
             )
         except JoinConflict:
-            state = await _reread(services, state.room.token)
+            state = await live(services, state.room.token)
             continue
         except RoomNotFound:
             raise errors.token_not_found() from None
@@ -125,7 +123,7 @@ async def join(
 
 
 def _seat(
-    services: Services, state: RoomState, joiner: Joiner, media: MediaSession, now: float
+    services: RoomServices, state: RoomState, joiner: Joiner, media: MediaSession, now: float
 ) -> tuple[str, Participant]:
     """The joiner's media token and participant record (pure computation)."""
     token = services.media.mint_token(
@@ -150,13 +148,13 @@ def _seat(
     return token, participant
 
 
-def participant_ttl(services: Services) -> int | float:
+def participant_ttl(services: RoomServices) -> int | float:
     """``expires`` as clients expect it: a number, integral when the setting is."""
     ttl = services.settings.rooms.participant_ttl
     return int(ttl) if float(ttl).is_integer() else ttl
 
 
-def _joiner_id(services: Services, caller: RoomCaller, token: str) -> str:
+def _joiner_id(services: RoomServices, caller: RoomCaller, token: str) -> str:
     """A device joins as itself; a link-clicker as its new media token, which it will
     present as its Basic credential (even when it rejoins with an older one)."""
     if isinstance(caller, HawkCaller):
@@ -179,7 +177,7 @@ def _check_seat(state: RoomState, joiner: Joiner) -> None:
 
 
 async def _media_session(
-    services: Services, state: RoomState, created: MediaSession | None
+    services: RoomServices, state: RoomState, created: MediaSession | None
 ) -> tuple[MediaSession, MediaSession | None]:
     """The room's media session, or a new one when the channel's credentials changed
     since the room was made (an unknown channel uses the default ones, D7). A session
@@ -191,13 +189,6 @@ async def _media_session(
     if created is None or created.api_key != api_key:
         created = await services.media.create_session(room.channel)
     return created, created
-
-
-async def _reread(services: Services, token: str) -> RoomState:
-    state = await services.storage.get_room(token, now=services.clock.now())
-    if state is None:
-        raise errors.token_not_found()
-    return state
 
 
 def _role(user: str | None, state: RoomState) -> Role:
@@ -215,7 +206,7 @@ def _identity(caller: RoomCaller) -> str | None:
     return decrypt(key, caller.session.encrypted_identity)
 
 
-def _sealed_account(services: Services, state: RoomState, identity: str | None) -> str | None:
+def _sealed_account(services: RoomServices, state: RoomState, identity: str | None) -> str | None:
     if identity is None:
         return None
     return encrypt(account_key(state.room.token, services.settings.rooms.hkdf_salt), identity)
@@ -230,12 +221,12 @@ def _token_data(joiner: Joiner) -> str:
     return dumps(data).decode("utf-8")
 
 
-def _touched_expiry(services: Services, now: float) -> int:
+def _touched_expiry(services: RoomServices, now: float) -> int:
     """Any join or leave keeps the room alive ``rooms.extend_ttl`` hours more (§5.6)."""
     return int(now) + services.settings.rooms.extend_ttl * HOUR
 
 
-async def refresh(services: Services, state: RoomState, pid: str) -> dict[str, Any]:
+async def refresh(services: RoomServices, state: RoomState, pid: str) -> dict[str, Any]:
     """Extend the caller's participation; 410/111 once it has lapsed. No notification."""
     now = services.clock.now()
     try:
@@ -252,20 +243,20 @@ async def refresh(services: Services, state: RoomState, pid: str) -> dict[str, A
     return {"expires": participant_ttl(services)}
 
 
-async def leave(services: Services, state: RoomState, pid: str) -> None:
+async def leave(services: RoomServices, state: RoomState, pid: str) -> None:
     await _end_participation(services, state.room.token, pid, "left")
 
 
-async def remove_participant(services: Services, token: str, pid: str) -> None:
+async def remove_participant(services: RoomServices, token: str, pid: str) -> None:
     """The moderator removed a participant over signalling: a leave on its behalf. Already
     gone (it left or lapsed meanwhile): its socket is closed all the same."""
     try:
         await _end_participation(services, token, pid, "removed")
     except errors.LoopError:
-        await signalling.end_participant(services.storage, token, pid, "removed")
+        await signalling.end_participant(services.signals, token, pid, "removed")
 
 
-async def _end_participation(services: Services, token: str, pid: str, reason: str) -> None:
+async def _end_participation(services: RoomServices, token: str, pid: str, reason: str) -> None:
     """Remove the participant, notify the owner, and close its signalling socket."""
     now = services.clock.now()
     try:
@@ -278,7 +269,7 @@ async def _end_participation(services: Services, token: str, pid: str, reason: s
         raise errors.token_not_found() from None
     notify_owner(services, change, "leave")
     if services.media.name == "webrtc":
-        await signalling.end_participant(services.storage, token, pid, reason)
+        await signalling.end_participant(services.signals, token, pid, reason)
 
 
 def status(state: RoomState, pid: str, report: Status) -> None:
@@ -298,7 +289,7 @@ def status(state: RoomState, pid: str, report: Status) -> None:
 
 
 def log_domains(
-    services: Services, state: RoomState, pid: str, domains: list[tuple[str, int]]
+    services: RoomServices, state: RoomState, pid: str, domains: list[tuple[str, int]]
 ) -> None:
     """Which sites participants share (counted by ``loop.room.shared_domains``)."""
     if not is_participant(state, pid):

@@ -8,9 +8,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from loop import auth
-from loop.app import services
+from loop import auth, identity
 from loop.identity import oauth
+from loop.services import services
 from loop.web.requests import json_body, json_response, no_content, require_params
 
 
@@ -18,18 +18,14 @@ async def delete_account(request: Request) -> Response:
     """Forget everything of the caller's user, on every device (D13); 204 even when
     there was nothing. A guest's "account" is its own device."""
     caller = await auth.require_hawk(request)
-    svc = services(request)
-    session = caller.session
-    await svc.storage.delete_account(
-        session.user, hawk_id_hmac=session.hawk_id_hmac, now=svc.clock.now()
-    )
+    await identity.delete_account(services(request), caller.session)
     return no_content()
 
 
 async def oauth_params(request: Request) -> Response:
     """What the client needs to start the FxA login, with this session's state."""
     _require_activated(request)
-    caller, token = await oauth.oauth_session_or_create(request)
+    caller, token = await auth.oauth_session_or_create(request)
     config = services(request).settings.fxa_oauth
     body = {
         "client_id": config.client_id,
@@ -46,7 +42,7 @@ async def oauth_params(request: Request) -> Response:
 async def get_oauth_token(request: Request) -> Response:
     """The session's access token, when it has one."""
     _require_activated(request)
-    caller = await oauth.require_oauth_session(request)
+    caller = await auth.require_oauth_session(request)
     token = caller.record.token
     return json_response({} if token is None else {"access_token": token})
 
@@ -54,11 +50,13 @@ async def get_oauth_token(request: Request) -> Response:
 async def post_oauth_token(request: Request) -> Response:
     """Trade the code the client got from FxA, and sign the session in (§3.8 step 3)."""
     _require_activated(request)
-    caller = await oauth.require_oauth_session(request)
+    caller = await auth.require_oauth_session(request)
     body = await json_body(request)
     require_params(request, body, "state", "code")
-    await oauth.check_state(request, caller, body["state"])
-    grant = await oauth.log_in(request, caller, body["code"])
+    svc = services(request)
+    await oauth.check_state(svc, caller, body["state"])
+    grant, email = await oauth.redeem(svc, caller, body["code"])
+    await identity.bind(svc, caller.caller.session, caller.caller.hawk_id, email)
     return json_response(grant.body())
 
 

@@ -11,8 +11,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from loop import auth, errors
-from loop.app import services
 from loop.calls import call_urls, calls
+from loop.services import services
 from loop.web.requests import (
     json_body,
     json_response,
@@ -69,11 +69,8 @@ async def list_calls(request: Request) -> Response:
     raw = request.query_params.get("version")
     if raw is None:
         raise errors.missing_parameters(["version"])
-    svc = services(request)
-    found = await svc.storage.list_calls(
-        caller.session.user, since=calls.version(raw), now=svc.clock.now()
-    )
-    return json_response({"calls": [calls.callee_view(svc.settings, call) for call in found]})
+    found = await calls.listing(services(request), caller, calls.version(raw))
+    return json_response({"calls": found})
 
 
 async def call_url_info(request: Request) -> Response:

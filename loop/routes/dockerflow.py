@@ -21,9 +21,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from loop import auth, errors
-from loop.app import Services, services
 from loop.config import Settings
 from loop.identity import remote as remote_verifier
+from loop.services import Services, services
 from loop.web.requests import json_body, json_response, no_content, require_params
 
 logger = logging.getLogger("loop.dockerflow")

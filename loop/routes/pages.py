@@ -18,9 +18,9 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from loop.app import services
 from loop.config import Settings
 from loop.routes import dockerflow
+from loop.services import services
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 ROOM_TOKEN = re.compile(r"[A-Za-z0-9_-]+")

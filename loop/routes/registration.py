@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from loop import auth, errors, sessions
-from loop.app import services
+from loop.services import services
 from loop.web.requests import check_accept, empty_json, json_body, no_content
 
 
@@ -22,27 +22,21 @@ async def register(request: Request) -> Response:
         exc.headers.update(created)  # the session exists: the client must learn its token
         raise
     if targets:
-        svc = services(request)
-        await svc.storage.register_push(
-            caller.session,
-            targets,
-            now=svc.clock.now(),
-            ttl=svc.settings.hawk_session_duration,
-        )
+        await sessions.register_push(services(request), caller.session, targets)
     return empty_json(headers=created)
 
 
 async def unregister(request: Request) -> Response:
     """Forget this device's push targets; body and query are ignored (§4.7)."""
     caller = await auth.require_hawk(request)
-    await services(request).storage.unregister_push(caller.session)
+    await sessions.unregister_push(services(request).storage, caller.session)
     return no_content()
 
 
 async def delete_session(request: Request) -> Response:
     """Log out: forget this device's session and push targets (§3.9)."""
     caller = await auth.require_registered(request)
-    await services(request).storage.delete_session(caller.session.hawk_id_hmac)
+    await sessions.log_out(services(request).storage, caller.session)
     return no_content()
 
 

@@ -18,11 +18,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from loop import auth, errors
-from loop.app import services
 from loop.auth import HawkCaller, ParticipantToken, RoomCaller
 from loop.rooms import lifecycle, participation, validation
 from loop.rooms.validation import ALERT
 from loop.rooms.views import full_view, public_view, room_url
+from loop.services import services
 from loop.storage import RoomState
 from loop.web.requests import json_body, json_response, no_content, require_params
 
@@ -143,11 +143,7 @@ async def room_action(request: Request) -> Response:
 
 
 async def _live_room(request: Request, token: str) -> RoomState:
-    svc = services(request)
-    state = await svc.storage.get_room(token, now=svc.clock.now())
-    if state is None:
-        raise errors.token_not_found()
-    return state
+    return await lifecycle.live(services(request), token)
 
 
 async def _both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:

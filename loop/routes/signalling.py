@@ -14,7 +14,7 @@ from typing import Any
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from loop.app import Services
+from loop.services import services
 from loop.signalling.hub import Signalling
 from loop.signalling.messages import CLOSE_TIMEOUT, error
 from loop.signalling.session import SignallingSession
@@ -49,7 +49,7 @@ class SocketTransport:
 
 async def signalling_endpoint(websocket: WebSocket) -> None:
     await websocket.accept()
-    svc: Services = websocket.app.state.services
+    svc = services(websocket)
     hub: Signalling = websocket.app.state.signalling
     transport = SocketTransport(websocket)
     session = SignallingSession(svc, hub, transport)

@@ -7,12 +7,12 @@ import asyncio
 import json
 from typing import Any
 
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 
-from loop.app import Services
 from loop.calls.progress_socket import ProgressSocket
+from loop.services import Services
 
 
 class StarletteTransport:
@@ -61,8 +61,6 @@ class ProgressRoute(BaseRoute):
         return (Match.FULL, {}) if scope["path"] == endpoint else (Match.NONE, {})
 
     def url_path_for(self, name: str, /, **path_params: Any) -> Any:
-        from starlette.routing import NoMatchFound
-
         raise NoMatchFound(name, path_params)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -15,10 +15,9 @@ channel receive it and each applies it to its own sockets:
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from loop.storage import Storage
+from loop.storage import SignallingStorage
 
 ROOM_PREFIX = "r:"
 CALL_PREFIX = "c:"
@@ -41,13 +40,15 @@ def encode(kind: str, **fields: Any) -> str:
     return json.dumps({"k": kind, **fields}, separators=(",", ":"))
 
 
-async def end_participant(storage: Storage, room_token: str, pid: str, reason: str) -> None:
+async def end_participant(
+    signals: SignallingStorage, room_token: str, pid: str, reason: str
+) -> None:
     """Close the participant's socket, wherever it is connected (``bye`` ``reason``)."""
-    await storage.publish_signal(room_channel(room_token), encode("end", p=pid, reason=reason))
+    await signals.publish_signal(room_channel(room_token), encode("end", p=pid, reason=reason))
 
 
-async def end_room(storage: Storage, room_token: str) -> None:
+async def end_room(signals: SignallingStorage, room_token: str) -> None:
     """Close every socket of a deleted room (``bye`` ``room-deleted``)."""
-    await storage.publish_signal(
+    await signals.publish_signal(
         room_channel(room_token), encode("end", all=True, reason="room-deleted")
     )

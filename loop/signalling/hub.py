@@ -13,15 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
+from loop.services import RoomServices
 from loop.signalling.events import room_of
 from loop.storage import BackendError
-
-if TYPE_CHECKING:
-    from loop.clock import Clock
-    from loop.config import WebRTCSettings
-    from loop.storage import Storage
 
 logger = logging.getLogger("loop.signalling")
 
@@ -42,10 +38,9 @@ class Signalling:
     """Channel → this process's members; one per process, opened with the app
     (``app.state.signalling``) and handed to each socket's session."""
 
-    def __init__(self, storage: Storage, settings: WebRTCSettings, clock: Clock) -> None:
-        self.storage = storage
-        self.settings = settings
-        self.clock = clock
+    def __init__(self, services: RoomServices) -> None:
+        self._services = services
+        self.settings = services.settings.webrtc
         self._channels: dict[str, dict[str, LocalMember]] = {}
 
     def add(self, channel: str, member: LocalMember) -> None:
@@ -78,8 +73,8 @@ class Signalling:
     async def check_members(self) -> None:
         """One pass over this process's channels."""
         for channel, members in list(self._channels.items()):
-            now = self.clock.now()
-            await self.storage.renew_members(
+            now = self._services.clock.now()
+            await self._services.signals.renew_members(
                 channel, list(members), now=now, ttl=self.settings.member_ttl
             )
             room = room_of(channel)
@@ -87,7 +82,7 @@ class Signalling:
                 await self._check_room(room, list(members.values()), now)
 
     async def _check_room(self, room: str, members: list[LocalMember], now: float) -> None:
-        state = await self.storage.get_room(room, now=now)
+        state = await self._services.storage.get_room(room, now=now)
         live = {p.id for p in state.participants} if state is not None else set()
         for member in members:
             if state is None:
@@ -109,9 +104,10 @@ class Signalling:
                 arrived.set_result(None)
 
         try:
-            subscription = await self.storage.subscribe_signals(channel, listener)
+            signals = self._services.signals
+            subscription = await signals.subscribe_signals(channel, listener)
             try:
-                await self.storage.publish_signal(channel, nonce)
+                await signals.publish_signal(channel, nonce)
                 await arrived
             finally:
                 await subscription.close()

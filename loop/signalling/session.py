@@ -14,11 +14,12 @@ import contextlib
 import json
 import logging
 import secrets
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from loop.auth import participant_token_id
+from loop.callers import participant_token_id
 from loop.media.webrtc import Claims, TokenError, WebRTCProvider
 from loop.rooms.participation import remove_participant
+from loop.services import RoomServices
 from loop.signalling import events
 from loop.signalling.hub import Signalling
 from loop.signalling.messages import (
@@ -41,9 +42,6 @@ from loop.storage import BackendError
 from loop.storage.calls import CallSubscription
 from loop.storage.signalling import Member
 
-if TYPE_CHECKING:
-    from loop.app import Services
-
 logger = logging.getLogger("loop.signalling")
 
 
@@ -56,7 +54,7 @@ class Transport(Protocol):
 
 
 class SignallingSession:
-    def __init__(self, services: Services, hub: Signalling, transport: Transport) -> None:
+    def __init__(self, services: RoomServices, hub: Signalling, transport: Transport) -> None:
         self._services = services
         self._hub = hub
         self._settings = services.settings.webrtc
@@ -156,9 +154,9 @@ class SignallingSession:
         channel = events.room_channel(claims.room) if claims.room is not None else None
         self.channel = channel or events.call_channel(claims.channel)
         self.room, self.participant, self.role = claims.room, pid, claims.role
-        storage = self._services.storage
-        self._subscription = await storage.subscribe_signals(self.channel, self._queue.put_nowait)
-        admission = await storage.add_member(
+        signals = self._services.signals
+        self._subscription = await signals.subscribe_signals(self.channel, self._queue.put_nowait)
+        admission = await signals.add_member(
             self.channel,
             Member(self.peer_id, pid, claims.role, claims.data),
             now=self._services.clock.now(),
@@ -175,7 +173,7 @@ class SignallingSession:
     async def _announce(self, replaced: tuple[Member, ...], view: dict[str, Any]) -> None:
         """End this participant's older sockets, then tell everyone this one joined."""
         assert self.channel is not None
-        publish = self._services.storage.publish_signal
+        publish = self._services.signals.publish_signal
         for old in replaced:
             await publish(self.channel, events.encode("end", id=old.peer_id, reason="replaced"))
         await publish(self.channel, events.encode("join", peer=view, p=self.participant))
@@ -186,7 +184,7 @@ class SignallingSession:
             return
         assert self.channel is not None
         event = events.encode("signal", to=message.to, data=message.data, **{"from": self.peer_id})
-        await self._services.storage.publish_signal(self.channel, event)
+        await self._services.signals.publish_signal(self.channel, event)
 
     async def _remove(self, peer_id: str) -> None:
         """The moderator ends a participant's membership: as a leave for the room (the
@@ -287,10 +285,10 @@ class SignallingSession:
         )
 
     async def _unlist(self, channel: str, reason: str) -> None:
-        storage = self._services.storage
+        signals = self._services.signals
         try:
-            await storage.remove_member(channel, self.peer_id)
-            await storage.publish_signal(
+            await signals.remove_member(channel, self.peer_id)
+            await signals.publish_signal(
                 channel, events.encode("leave", id=self.peer_id, reason=reason)
             )
         except BackendError:

@@ -8,14 +8,11 @@ An *OAuth session* (loop-api.md §3.8) is a Hawk session with a live OAuth state
 ``ttl`` seconds from when they were written (they are not touched by Hawk requests, as in
 the original).
 
-Other features own data that :meth:`AccountStorage.delete_account` must also remove (the
-calls feature: call URLs, calls). Their backend mixins contribute it declaratively, so
-the deletion stays one transaction / one script:
-
-* SQLite: a class attribute ``ACCOUNT_DELETION: tuple[str, ...]`` of statements run in the
-  deletion's transaction with the named parameters ``:user`` and ``:now``;
-* Redis: a class attribute ``ACCOUNT_DELETION_LUA: str``, a Lua snippet appended to the
-  deletion script, where the locals ``user`` (the user key) and ``now`` are defined.
+Every concern that files data under a user contributes a step to
+:meth:`AccountStorage.delete_account`, listed explicitly in each backend's ``accounts``
+module (``ACCOUNT_DELETION_STEPS``: SQL statements run in the deletion's transaction on
+SQLite, ``lua/delete_account_<concern>.lua`` files joined into the deletion script on
+Redis), so the deletion stays one transaction / one script.
 """
 
 from __future__ import annotations
@@ -65,5 +62,5 @@ class AccountStorage(abc.ABC):
         owns with their participants, contexts and deletion log; every session bound to
         ``user`` and the session ``hawk_id_hmac`` (the caller's, also when it is a guest),
         with their nonces, OAuth records and push registrations; the push registrations
-        filed under ``user``; and what the feature mixins declare (module docstring).
+        filed under ``user``; and the calls' URLs and calls (module docstring).
         No error when there is nothing to delete."""

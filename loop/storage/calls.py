@@ -20,7 +20,7 @@ import dataclasses
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, Literal
 
-from loop.storage.exceptions import StorageError
+from loop.storage.errors import StorageError
 
 Party = Literal["caller", "callee"]
 PARTIES: tuple[Party, ...] = ("caller", "callee")

@@ -1,28 +1,32 @@
-"""In-process fan-out of call progress to the sockets subscribed to a call.
+"""In-process fan-out of published messages (call progress, room signalling) to the
+listeners of a channel.
 
 SQLite publishes straight into it after each commit; Redis feeds it from the one pub/sub
-connection a process holds (:mod:`loop.storage.redis.pubsub`), so thousands of sockets
-cost one Redis connection, not one each.
+connection a process holds per concern (:mod:`loop.storage.redis.pubsub`), so thousands
+of sockets cost one Redis connection, not one each.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
 
-from loop.storage.calls import CallProgress, CallSubscription, Listener
+from loop.storage.calls import CallSubscription
 
 logger = logging.getLogger("loop.storage")
 
+T = TypeVar("T")
 
-class LocalHub:
-    """Channel → listeners, in subscription order."""
+
+class LocalHub(Generic[T]):
+    """Channel → listeners of messages of type ``T``, in subscription order."""
 
     def __init__(self) -> None:
-        self._listeners: dict[str, dict[int, Listener]] = {}
+        self._listeners: dict[str, dict[int, Callable[[T], None]]] = {}
         self._next_id = 0
 
-    def add(self, channel: str, listener: Listener) -> tuple[int, bool]:
+    def add(self, channel: str, listener: Callable[[T], None]) -> tuple[int, bool]:
         """Register ``listener``; returns its id and whether the channel is new here."""
         self._next_id += 1
         listeners = self._listeners.setdefault(channel, {})
@@ -43,13 +47,13 @@ class LocalHub:
     def has(self, channel: str) -> bool:
         return channel in self._listeners
 
-    def publish(self, channel: str, progress: CallProgress) -> None:
+    def publish(self, channel: str, message: T) -> None:
         """Call every listener of ``channel``; one failing listener does not stop the rest."""
         for listener in list(self._listeners.get(channel, {}).values()):
             try:
-                listener(progress)
+                listener(message)
             except Exception:
-                logger.exception("call progress listener failed")
+                logger.exception("pub/sub listener failed")
 
     @property
     def channels(self) -> int:
@@ -69,4 +73,4 @@ class HubSubscription(CallSubscription):
         try:
             await release()
         except Exception:
-            logger.warning("call unsubscribe failed", exc_info=True)
+            logger.warning("unsubscribe failed", exc_info=True)

@@ -23,12 +23,9 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-import logging
 from collections.abc import Callable, Sequence
 
 from loop.storage.calls import CallSubscription
-
-logger = logging.getLogger("loop.storage")
 
 SignalListener = Callable[[str], None]
 """Called (synchronously, never awaited) with each message published on a channel."""
@@ -87,41 +84,3 @@ class SignallingStorage(abc.ABC):
     async def subscribe_signals(self, channel: str, listener: SignalListener) -> CallSubscription:
         """Deliver every message published on ``channel`` from now on to ``listener``
         until the subscription is closed. Once this returns, none can be missed."""
-
-
-class LocalChannels:
-    """Channel → listeners of this process (both backends fan out through one)."""
-
-    def __init__(self) -> None:
-        self._listeners: dict[str, dict[int, SignalListener]] = {}
-        self._next_id = 0
-
-    def add(self, channel: str, listener: SignalListener) -> tuple[int, bool]:
-        """Register ``listener``; its id and whether the channel is new in this process."""
-        self._next_id += 1
-        listeners = self._listeners.setdefault(channel, {})
-        listeners[self._next_id] = listener
-        return self._next_id, len(listeners) == 1
-
-    def remove(self, channel: str, listener_id: int) -> bool:
-        """Forget a listener; whether the channel has no listener left here."""
-        listeners = self._listeners.get(channel)
-        if listeners is None or listeners.pop(listener_id, None) is None:
-            return False
-        if listeners:
-            return False
-        del self._listeners[channel]
-        return True
-
-    def __contains__(self, channel: str) -> bool:
-        return channel in self._listeners
-
-    def __len__(self) -> int:
-        return len(self._listeners)
-
-    def publish(self, channel: str, message: str) -> None:
-        for listener in list(self._listeners.get(channel, {}).values()):
-            try:
-                listener(message)
-            except Exception:
-                logger.exception("signalling listener failed")

@@ -7,10 +7,8 @@ Part of the :class:`~loop.storage.Storage` interface; each backend implements it
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from loop.storage import PushTarget
+from loop.storage.sessions import PushTarget
 
 
 class WebPushStorage(abc.ABC):

@@ -6,8 +6,8 @@ message, and these concerns all act at the same place (the response start). It:
 * answers CORS pre-flights and adds CORS headers for allowed origins, errors included;
 * adds ``Date`` (Firefox corrects its Hawk clock from it), ``Timestamp`` on 200/401,
   ``Retry-After`` on 503/429, and ``Server-Authorization`` once Hawk verified the caller;
-* turns any exception a route let escape into a 500 errno 999 (or 503 errno 201 for a
-  backend failure) with no internal detail, logged with the request id;
+* turns any exception a route let escape into the answer :func:`~loop.web.failures.last_resort`
+  picks (500 errno 999, or 503 errno 201 for a backend failure), with no internal detail;
 * writes one MozLog ``request.summary`` line per request.
 """
 
@@ -21,18 +21,14 @@ from email.utils import formatdate
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from loop import errors
 from loop.clock import Clock
 from loop.jsonutil import dumps
-from loop.media import MediaError
-from loop.storage import BackendError
+from loop.web.failures import ERRNO_KEY, last_resort
 
 logger = logging.getLogger("loop.request")
 
 SERVER_AUTHORIZATION_KEY = "loop.server_authorization"
 """Scope key where Hawk verification leaves the ``Server-Authorization`` value to send."""
-ERRNO_KEY = "loop.errno"
-"""Scope key where the error writer leaves the errno, for the summary log line."""
 
 _CORS_METHODS = b"GET,HEAD,PUT,PATCH,POST,DELETE"
 _CORS_DEFAULT_HEADERS = b"Content-Type,Authorization"
@@ -142,12 +138,7 @@ class LoopMiddleware:
 
     async def _send_failure(self, scope: Scope, send: Send, exc: Exception) -> int:
         rid = scope.setdefault("loop.rid", uuid.uuid4().hex)
-        if isinstance(exc, BackendError | MediaError):
-            logger.critical("backend failure", extra={"rid": rid, "error": repr(exc)})
-            error = errors.service_unavailable(int(self.retry_after))
-        else:
-            logger.exception("unexpected error", extra={"rid": rid})
-            error = errors.internal_error()
+        error = last_resort(exc, int(self.retry_after), rid=rid)
         scope[ERRNO_KEY] = int(error.errno)
         body = dumps(error.body())
         headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]

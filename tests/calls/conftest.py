@@ -6,9 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-import time
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,21 +21,12 @@ from loop.config import TimersSettings
 from tests.support.app import make_settings as make_settings
 from tests.support.calls import sign_in
 from tests.support.client import LoopClient
+from tests.support.ports import bound_socket, port_of
 from tests.support.push_server import PushServer
-from tests.support.redis_server import free_port
+from tests.support.waiting import DEADLINE, eventually
 
-DEADLINE = 10.0
-"""Seconds any single wait may take before the test fails (generous: busy CI machines)."""
 SHORT = 0.2
 LONG = 30.0
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "redis":
-        url: str = request.getfixturevalue("redis_url")
-        return url
-    return f"sqlite:///{tmp_path / 'loop.db'}"
 
 
 @dataclasses.dataclass
@@ -83,29 +72,23 @@ def live_server(storage_url: str) -> ServerFactory:
         timers = TimersSettings(supervisory, ringing, connection)
         settings = make_settings(storage_url, timers=timers, call_duration=120)
         app = create_app(settings, clock=SystemClock(), background_jobs=False)
-        port = free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+        config = uvicorn.Config(app, log_config=None, lifespan="on")
         server = uvicorn.Server(config)
-        task = asyncio.create_task(server.serve())
-        await _until(lambda: server.started or task.done(), "uvicorn start")
-        services: Services = app.state.services
-        await services.storage.flush()
-        try:
-            with PushServer() as push:
-                async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-                    yield LiveServer(services, LoopClient(http, SystemClock()), port, push)
-        finally:
-            server.should_exit = True
-            await asyncio.wait_for(task, DEADLINE)
+        with bound_socket() as sock:  # our port from the start: no other run can take it
+            port = port_of(sock)
+            task = asyncio.create_task(server.serve(sockets=[sock]))
+            await eventually(lambda: server.started or task.done(), what="uvicorn start")
+            services: Services = app.state.services
+            await services.storage.flush()
+            try:
+                with PushServer() as push:
+                    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+                        yield LiveServer(services, LoopClient(http, SystemClock()), port, push)
+            finally:
+                server.should_exit = True
+                await asyncio.wait_for(task, DEADLINE)
 
     return start
-
-
-async def _until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.01)
 
 
 class Peer:
@@ -150,4 +133,4 @@ class Peer:
         """The server closes: nothing more arrives before the close."""
         with pytest.raises(ConnectionClosed):
             extra = await asyncio.wait_for(self.connection.recv(), DEADLINE)
-            raise AssertionError(f"unexpected message before close: {extra}")
+            raise AssertionError(f"unexpected message before close: {extra!r}")

@@ -8,7 +8,6 @@ import pytest
 
 from loop.msisdn.storage.redis import RedisGatewayStorage, from_url
 from loop.msisdn.storage.testing import GatewayStorageContract
-from tests.support.redis_server import free_port
 
 DB = 7
 """A database of its own, away from the Loop storage tests'."""
@@ -23,8 +22,8 @@ async def storage(redis_url: str) -> AsyncIterator[RedisGatewayStorage]:
 
 
 @pytest.fixture
-async def broken_storage() -> AsyncIterator[RedisGatewayStorage]:
-    store = from_url(f"redis://127.0.0.1:{free_port()}/0?socket_connect_timeout=0.5")
+async def broken_storage(refused_port: int) -> AsyncIterator[RedisGatewayStorage]:
+    store = from_url(f"redis://127.0.0.1:{refused_port}/0?socket_connect_timeout=0.5")
     yield store
     await store.close()
 

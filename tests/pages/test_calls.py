@@ -12,8 +12,10 @@ from playwright.sync_api import Page, expect
 
 from tests.pages.conftest import Server
 from tests.support.browser import Owner, Pages, loop_server, wait_for_video
-from tests.support.redis_server import free_port, redis_server
+from tests.support.ports import free_port
+from tests.support.redis_server import redis_server
 from tests.support.turn_server import turn_server
+from tests.support.waiting import eventually_blocking
 
 
 def join(pages: Pages, link: str, name: str) -> Page:
@@ -25,15 +27,13 @@ def join(pages: Pages, link: str, name: str) -> Page:
 
 
 def wait_for_participants(owner: Owner, token: str, names: list[str]) -> None:
-    """Poll the API until the room's participants are ``names`` (the server pushes no
-    event to a test, and a closing page's leave arrives on its own time)."""
-    deadline = time.monotonic() + 10
-    while True:
-        seen = sorted(p["displayName"] for p in owner.room(token)["participants"])
-        if seen == sorted(names):
-            return
-        assert time.monotonic() < deadline, f"participants stayed {seen}, expected {names}"
-        time.sleep(0.1)
+    """Until the API lists exactly ``names`` in the room (a closing page's leave arrives
+    on its own time, and the server tells a test nothing)."""
+
+    def listed() -> bool:
+        return sorted(p["displayName"] for p in owner.room(token)["participants"]) == sorted(names)
+
+    eventually_blocking(listed, what=f"participants {names}")
 
 
 def test_three_people_see_each_other_chat_and_one_leaves_by_closing_the_page(
@@ -113,7 +113,8 @@ def _two_processes(redis_url: str, tmp_path: Path, pages: Pages) -> None:
         wait_for_video([ann, bob], peers=1)
         expect(ann.get_by_label("Video of Bob", exact=True)).to_be_visible()
         expect(bob.get_by_label("Video of Ann", exact=True)).to_be_visible()
-        stays_until = time.monotonic() + 5  # two and a half participant lifetimes
+        # Not a wait but an observation: the seats must hold for 2.5 participant lifetimes.
+        stays_until = time.monotonic() + 5
         while time.monotonic() < stays_until:
             participants = owner.room(token)["participants"]
             assert sorted(p["displayName"] for p in participants) == ["Ann", "Bob"]

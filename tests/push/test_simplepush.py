@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import email.utils
 import logging
-import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -13,11 +13,13 @@ from typing import Any
 import httpx
 import pytest
 
+from loop.clock import FakeClock, SystemClock
 from loop.config import ConfigError, PushSettings, Settings, load_settings
 from loop.metrics import CountingMetrics
-from loop.push import PushNotifier, status_url
+from loop.push import PushNotifier, RetryPolicy, status_url
 from loop.push.base import describe, kind
 from tests.support.push_server import PushServer
+from tests.support.waiting import DEADLINE
 
 CALL = "loop.simplepush.call"
 REASON = "rooms.notifyowner.join"
@@ -56,28 +58,13 @@ async def make_notifier(
     def make(**options: Any) -> PushNotifier:
         options = {"timeout": 2.0, "close_grace": 5.0, "metrics": metrics, **options}
         timeout = options.pop("timeout")
-        notifier = PushNotifier(http, timeout, **options)
+        notifier = PushNotifier(http, timeout, clock=SystemClock(), **options)
         made.append(notifier)
         return notifier
 
     yield make
     for notifier in made:
         await notifier.close()
-
-
-async def eventually(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll ``predicate`` until true, failing after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.005)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 # -- delivery -----------------------------------------------------------------------
@@ -97,7 +84,8 @@ async def test_notify_puts_the_version_as_a_form_to_each_url(
         assert request.method == "PUT"
         assert request.headers["content-type"] == "application/x-www-form-urlencoded"
         assert request.body == b"version=1400000000"
-    await eventually(lambda: metrics.count(CALL, REASON, "success") == 2)
+    await notifier.drain()
+    assert metrics.count(CALL, REASON, "success") == 2
 
 
 async def test_each_url_is_notified_once_per_notification(
@@ -114,7 +102,8 @@ async def test_each_url_is_notified_once_per_notification(
 
 
 async def test_subscriptions_are_deduplicated_by_value() -> None:
-    notifier = PushNotifier(httpx.AsyncClient(), 1.0, metrics=(metrics := CountingMetrics()))
+    metrics = CountingMetrics()
+    notifier = PushNotifier(httpx.AsyncClient(), 1.0, metrics=metrics, clock=SystemClock())
     reordered = {"keys": {"auth": "a", "p256dh": "k"}, "endpoint": WEBPUSH["endpoint"]}
 
     notifier.notify([WEBPUSH, reordered], topic="rooms", version=1, reason=REASON)
@@ -132,8 +121,10 @@ async def test_any_2xx_is_a_success(
     status: int,
 ) -> None:
     push_server.respond_with(status)
-    make_notifier().notify([push_server.url("/x")], topic="rooms", version=1, reason=REASON)
-    await eventually(lambda: metrics.count(CALL, REASON, "success") == 1)
+    notifier = make_notifier()
+    notifier.notify([push_server.url("/x")], topic="rooms", version=1, reason=REASON)
+    await notifier.drain()
+    assert metrics.count(CALL, REASON, "success") == 1
 
 
 @pytest.mark.parametrize("status", [302, 400, 404, 410, 500, 503])
@@ -145,19 +136,23 @@ async def test_other_statuses_are_counted_and_logged_as_failures(
     status: int,
 ) -> None:
     push_server.respond_with(status)
+    notifier = make_notifier(retry=RetryPolicy(retries=0))
     with caplog.at_level(logging.WARNING, logger="loop.push"):
-        make_notifier().notify([push_server.url("/x")], topic="rooms", version=1, reason=REASON)
-        await eventually(lambda: metrics.count(CALL, REASON, "failure") == 1)
+        notifier.notify([push_server.url("/x")], topic="rooms", version=1, reason=REASON)
+        await notifier.drain()
+    assert metrics.count(CALL, REASON, "failure") == 1
     (record,) = [r for r in caplog.records if r.getMessage() == "push.delivery"]
     assert (record.status, record.outcome, record.reason) == (status, "failure", REASON)  # type: ignore[attr-defined]
 
 
 async def test_an_unreachable_push_service_is_a_failure_not_an_exception(
-    make_notifier: NotifierFactory, metrics: CountingMetrics
+    make_notifier: NotifierFactory, metrics: CountingMetrics, refused_port: int
 ) -> None:
-    url = f"http://127.0.0.1:{free_port()}/push"
-    make_notifier().notify([url], topic="calls", version=1, reason="call.token")
-    await eventually(lambda: metrics.count(CALL, "call.token", "failure") == 1)
+    url = f"http://127.0.0.1:{refused_port}/push"
+    notifier = make_notifier()
+    notifier.notify([url], topic="calls", version=1, reason="call.token")
+    await notifier.drain()
+    assert metrics.count(CALL, "call.token", "failure") == 1
 
 
 async def test_logs_name_the_host_and_a_hash_never_the_url(
@@ -168,15 +163,19 @@ async def test_logs_name_the_host_and_a_hash_never_the_url(
 ) -> None:
     secret = "endpoint-capability-0123456789"
     push_server.respond_with(500)
+    notifier = make_notifier(retry=RetryPolicy(retries=1, delay=0.01))
     with caplog.at_level(logging.DEBUG, logger="loop.push"):
-        make_notifier().notify(
+        notifier.notify(
             [push_server.url(f"/push/{secret}"), WEBPUSH],
             topic="rooms",
             version=1,
             reason=REASON,
         )
-        await eventually(lambda: metrics.count(CALL, REASON, "failure") == 1)
-    assert caplog.records
+        await notifier.drain()
+    assert metrics.count(CALL, REASON, "failure") == 1
+    assert {"push.unsupported", "push.retry", "push.delivery"} <= {
+        record.getMessage() for record in caplog.records
+    }
     for record in caplog.records:
         dumped = repr(vars(record))
         assert secret not in dumped
@@ -189,20 +188,28 @@ async def test_logs_name_the_host_and_a_hash_never_the_url(
 
 
 async def test_a_hanging_service_neither_blocks_notify_nor_outlives_the_timeout(
-    push_server: PushServer, make_notifier: NotifierFactory, metrics: CountingMetrics
+    push_server: PushServer,
+    make_notifier: NotifierFactory,
+    metrics: CountingMetrics,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """The service never answers (until the test ends), so the delivery can only end by
+    the notifier's own time limit: no wall-clock bound needed to show it."""
     push_server.hang()
     notifier = make_notifier(timeout=0.3)
 
     started = time.monotonic()
-    notifier.notify([push_server.url("/stuck")], topic="rooms", version=1, reason=REASON)
-    assert time.monotonic() - started < 0.1  # scheduled, not awaited
-    await push_server.wait_for(1)
+    with caplog.at_level(logging.WARNING, logger="loop.push"):
+        notifier.notify([push_server.url("/stuck")], topic="rooms", version=1, reason=REASON)
+        assert notifier.pending == 1  # scheduled, not awaited: notify() has returned
+        await push_server.wait_for(1)
+        await notifier.drain()
 
-    await eventually(lambda: metrics.count(CALL, REASON, "failure") == 1, timeout=3)
-    elapsed = time.monotonic() - started
-    assert 0.3 <= elapsed < 2.0
-    assert notifier.pending == 0
+    assert time.monotonic() - started >= 0.3
+    assert (notifier.pending, metrics.count(CALL, REASON, "failure")) == (0, 1)
+    (record,) = [r for r in caplog.records if r.getMessage() == "push.delivery"]
+    assert record.error == "timeout"  # type: ignore[attr-defined]
+    assert len(push_server.requests) == 1  # a timeout is not retried
 
 
 async def test_a_slow_service_is_abandoned_after_the_timeout(
@@ -211,12 +218,12 @@ async def test_a_slow_service_is_abandoned_after_the_timeout(
     metrics: CountingMetrics,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    push_server.respond_with(200, delay=1.5)
+    push_server.respond_with(200, delay=30)  # answers, but long after the time limit
+    notifier = make_notifier(timeout=0.2)
     with caplog.at_level(logging.WARNING, logger="loop.push"):
-        make_notifier(timeout=0.2).notify(
-            [push_server.url("/slow")], topic="rooms", version=1, reason=REASON
-        )
-        await eventually(lambda: metrics.count(CALL, REASON, "failure") == 1, timeout=1.2)
+        notifier.notify([push_server.url("/slow")], topic="rooms", version=1, reason=REASON)
+        await notifier.drain()
+    assert metrics.count(CALL, REASON, "failure") == 1
     (record,) = [r for r in caplog.records if r.getMessage() == "push.delivery"]
     assert record.error == "timeout"  # type: ignore[attr-defined]
     assert metrics.count(CALL, "success") == 0
@@ -231,12 +238,14 @@ async def test_concurrency_is_bounded(
 
     notifier.notify(urls, topic="rooms", version=1, reason=REASON)
 
+    # Every delivery task took its first step before any request could arrive: the first
+    # two hold the slots, the other three wait for one.
     await push_server.wait_for(2)
-    with pytest.raises(AssertionError):
-        await push_server.wait_for(3, timeout=0.3)
+    assert (notifier.in_flight, notifier.pending, len(push_server.requests)) == (2, 5, 2)
     push_server.release()
-    await push_server.wait_for(5)
-    await eventually(lambda: metrics.count(CALL, REASON, "success") == 5)
+    await notifier.drain()
+    assert len(push_server.requests) == 5
+    assert (notifier.in_flight, metrics.count(CALL, REASON, "success")) == (0, 5)
 
 
 async def test_deliveries_beyond_max_pending_are_dropped(
@@ -255,15 +264,16 @@ async def test_deliveries_beyond_max_pending_are_dropped(
 async def test_close_cancels_stuck_deliveries_after_the_grace_period(
     push_server: PushServer, make_notifier: NotifierFactory, metrics: CountingMetrics
 ) -> None:
+    """The service hangs for good and the time limit is far off, so only the grace
+    period can end the wait: ``close`` returning well before the time limit shows it."""
     push_server.hang()
-    notifier = make_notifier(timeout=30, close_grace=0.1)
+    notifier = make_notifier(timeout=10 * DEADLINE, close_grace=0.1)
     notifier.notify([push_server.url("/stuck")], topic="rooms", version=1, reason=REASON)
     await push_server.wait_for(1)
 
-    started = time.monotonic()
-    await notifier.close()
+    async with asyncio.timeout(DEADLINE):
+        await notifier.close()
 
-    assert time.monotonic() - started < 2.0
     assert notifier.pending == 0
     assert metrics.count(CALL, REASON, "failure") == 1
 
@@ -289,6 +299,54 @@ async def test_notifications_after_close_are_dropped(
     assert notifier.pending == 0
 
 
+async def test_drain_is_bounded_and_leaves_a_stuck_delivery_running(
+    push_server: PushServer, make_notifier: NotifierFactory, metrics: CountingMetrics
+) -> None:
+    push_server.hang()
+    notifier = make_notifier(timeout=10 * DEADLINE)
+    notifier.notify([push_server.url("/stuck")], topic="rooms", version=1, reason=REASON)
+    await push_server.wait_for(1)
+
+    with pytest.raises(TimeoutError):
+        await notifier.drain(timeout=0.05)
+    assert (notifier.pending, notifier.in_flight) == (1, 1)  # not cancelled, still waiting
+
+    push_server.release()
+    await notifier.drain()
+    assert (notifier.pending, notifier.in_flight) == (0, 0)
+    assert metrics.count(CALL, REASON, "success") == 1
+
+
+async def test_drain_returns_at_once_with_nothing_pending(make_notifier: NotifierFactory) -> None:
+    notifier = make_notifier()
+    await notifier.drain(timeout=0)
+    assert notifier.pending == 0
+
+
+async def test_a_retry_after_date_is_read_with_the_apps_clock(
+    push_server: PushServer, http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The app's clock is years behind the wall clock here: read against the wall clock,
+    the date would lie in the past and the retry would go at once."""
+    clock = FakeClock()
+    push = PushSettings(retries=1, retry_delay=0.01, max_retry_delay=5.0)
+    notifier = PushNotifier.from_settings(
+        dataclasses.replace(Settings(), push=push), http=http, clock=clock
+    )
+    in_a_second = email.utils.formatdate(clock.now() + 1, usegmt=True)
+    push_server.respond_with(503, headers={"Retry-After": in_a_second}, times=1)
+
+    with caplog.at_level(logging.INFO, logger="loop.push"):
+        notifier.notify([push_server.url("/busy")], topic="rooms", version=1, reason=REASON)
+        await notifier.drain()
+    await notifier.close()
+
+    (retry,) = [r for r in caplog.records if r.getMessage() == "push.retry"]
+    assert retry.wait == 1.0  # type: ignore[attr-defined]
+    first, second = push_server.requests
+    assert second.at - first.at >= 1.0
+
+
 # -- targets the notifier cannot send yet ---------------------------------------------
 
 
@@ -298,14 +356,16 @@ async def test_web_push_subscriptions_are_skipped_and_simplepush_still_sent(
     metrics: CountingMetrics,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    notifier = make_notifier()
     with caplog.at_level(logging.INFO, logger="loop.push"):
-        make_notifier().notify(
+        notifier.notify(
             [WEBPUSH, push_server.url("/simple")], topic="rooms", version=3, reason=REASON
         )
-    await push_server.wait_for(1)
     assert metrics.count("loop.webpush.call", REASON, "skipped") == 1
     assert "push.unsupported" in [r.getMessage() for r in caplog.records]
-    await eventually(lambda: metrics.count(CALL, REASON, "success") == 1)
+    await notifier.drain()
+    assert [r.path for r in push_server.requests] == ["/simple"]
+    assert metrics.count(CALL, REASON, "success") == 1
 
 
 async def test_malformed_targets_are_skipped_without_raising(
@@ -365,13 +425,16 @@ async def test_ping_fails_within_the_heartbeat_timeout_when_a_server_hangs(
     push_server.hang(path="/status")
     notifier = make_notifier(push_server_uris=[push_server.ws_uri], heartbeat_timeout=0.2)
 
-    started = time.monotonic()
-    assert await notifier.ping() is False
-    assert time.monotonic() - started < 1.5
+    async with asyncio.timeout(DEADLINE):  # the server never answers: only the limit ends it
+        assert await notifier.ping() is False
 
 
-async def test_ping_fails_for_unreachable_or_unusable_uris(make_notifier: NotifierFactory) -> None:
-    assert await make_notifier(push_server_uris=[f"ws://127.0.0.1:{free_port()}/"]).ping() is False
+async def test_ping_fails_for_unreachable_or_unusable_uris(
+    make_notifier: NotifierFactory, refused_port: int
+) -> None:
+    assert (
+        await make_notifier(push_server_uris=[f"ws://127.0.0.1:{refused_port}/"]).ping() is False
+    )
     assert await make_notifier(push_server_uris=["ftp://push.example/"]).ping() is False
 
 

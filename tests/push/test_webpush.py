@@ -3,12 +3,10 @@ service that decrypts every message and verifies its VAPID signature."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import dataclasses
 import email.utils
 import logging
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -17,18 +15,21 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from loop.clock import FakeClock, SystemClock
 from loop.config import ConfigError, PushSettings, Secret, Settings, load_settings
 from loop.metrics import CountingMetrics
 from loop.push import PushNotifier, RetryPolicy, WebPushSender
 from loop.push.base import Delivery, parse_retry_after
 from loop.push.vapid import VapidSigner, audience, generate_private_key, load_private_key
 from loop.storage import PushTarget
+from tests.support.waiting import eventually
 from tests.support.webpush_server import WebPushServer, verify_vapid
 
 CALL = "loop.webpush.call"
 REASON = "rooms.notifyowner.join"
 SUBJECT = "mailto:ops@loop.example"
 QUICK = RetryPolicy(retries=2, delay=0.05, max_delay=2.0)
+CLOCK = SystemClock()
 
 NotifierFactory = Callable[..., PushNotifier]
 
@@ -73,21 +74,15 @@ async def make_notifier(
     def make(**options: Any) -> PushNotifier:
         options = {"close_grace": 5.0, "metrics": metrics, "retry": QUICK, **options}
         timeout = options.pop("timeout", 2.0)
-        senders = [WebPushSender(http, signer, ttl=options.pop("ttl", 3600))]
-        notifier = PushNotifier(http, timeout, senders=senders, **options)
+        ttl = options.pop("ttl", 3600)
+        senders = [WebPushSender(http, signer, ttl=ttl, clock=CLOCK)]
+        notifier = PushNotifier(http, timeout, senders=senders, clock=CLOCK, **options)
         made.append(notifier)
         return notifier
 
     yield make
     for notifier in made:
         await notifier.close()
-
-
-async def eventually(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.005)
 
 
 class Forgotten:
@@ -112,9 +107,8 @@ async def test_the_payload_is_encrypted_for_the_subscription_and_signed(
 ) -> None:
     subscription = server.subscribe("phone")
 
-    make_notifier(ttl=600).notify(
-        [subscription], topic="rooms", version=1_700_000_123, reason=REASON
-    )
+    notifier = make_notifier(ttl=600)
+    notifier.notify([subscription], topic="rooms", version=1_700_000_123, reason=REASON)
 
     (message,) = await server.messages(1, signer.public_key)
     assert message.payload == {"topic": "rooms", "version": 1_700_000_123}
@@ -123,7 +117,8 @@ async def test_the_payload_is_encrypted_for_the_subscription_and_signed(
     assert (headers["ttl"], headers["urgency"], headers["topic"]) == ("600", "normal", "rooms")
     assert headers["content-type"] == "application/octet-stream"
     assert str(1_700_000_123).encode() not in message.request.body
-    await eventually(lambda: metrics.count(CALL, REASON, "success") == 1)
+    await notifier.drain()
+    assert metrics.count(CALL, REASON, "success") == 1
 
 
 async def test_call_notifications_are_urgent(
@@ -159,9 +154,11 @@ async def test_unusable_subscription_keys_fail_the_delivery_not_the_caller(
     broken = server.subscribe("broken")
     broken["keys"]["p256dh"] = base64.urlsafe_b64encode(b"\x04" + b"\x01" * 64).decode()
 
-    make_notifier().notify([broken], topic="rooms", version=1, reason=REASON)
+    notifier = make_notifier()
+    notifier.notify([broken], topic="rooms", version=1, reason=REASON)
 
-    await eventually(lambda: metrics.count(CALL, REASON, "failure") == 1)
+    await notifier.drain()
+    assert metrics.count(CALL, REASON, "failure") == 1
     assert server.requests == []
 
 
@@ -174,12 +171,11 @@ async def test_logs_never_show_the_endpoint(
     subscription = server.subscribe("capability-0123456789")
     server.respond_with(503, times=1)
     server.respond_with(410)
+    notifier = make_notifier(forget=Forgotten())
     with caplog.at_level(logging.DEBUG, logger="loop.push"):
-        make_notifier(forget=Forgotten()).notify(
-            [subscription], topic="rooms", version=1, reason=REASON, user="u"
-        )
-        await eventually(lambda: metrics.count(CALL, REASON, "gone") == 1)
-        await asyncio.sleep(0.05)
+        notifier.notify([subscription], topic="rooms", version=1, reason=REASON, user="u")
+        await notifier.drain()
+    assert metrics.count(CALL, REASON, "gone") == 1
     messages = {record.getMessage() for record in caplog.records}
     assert {"push.retry", "push.delivery", "push.forgotten"} <= messages
     for record in caplog.records:
@@ -202,11 +198,11 @@ async def test_a_gone_subscription_is_forgotten_for_its_user(
     server.respond_with(status)
     forgotten = Forgotten()
 
-    make_notifier(forget=forgotten).notify(
-        [subscription], topic="rooms", version=1, reason=REASON, user="owner-mac"
-    )
+    notifier = make_notifier(forget=forgotten)
+    notifier.notify([subscription], topic="rooms", version=1, reason=REASON, user="owner-mac")
 
-    await eventually(lambda: forgotten.calls == [("owner-mac", subscription)])
+    await notifier.drain()
+    assert forgotten.calls == [("owner-mac", subscription)]
     assert metrics.count(CALL, REASON, "gone") == 1
     assert metrics.count(CALL, "failure") == metrics.count(CALL, "retry") == 0
     assert len(server.requests) == 1
@@ -255,19 +251,24 @@ async def test_retry_after_is_honoured_then_the_message_goes_through(
     make_notifier: NotifierFactory,
     signer: VapidSigner,
     metrics: CountingMetrics,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     server.respond_with(429, headers={"Retry-After": "1"}, times=1)
     server.respond_with(503, times=1)
     subscription = server.subscribe("busy")
+    notifier = make_notifier()
 
-    make_notifier().notify([subscription], topic="rooms", version=3, reason=REASON)
+    with caplog.at_level(logging.INFO, logger="loop.push"):
+        notifier.notify([subscription], topic="rooms", version=3, reason=REASON)
+        await notifier.drain()
 
-    messages = await server.messages(3, signer.public_key, timeout=5)
+    messages = await server.messages(3, signer.public_key)
     assert {m.payload["version"] for m in messages} == {3}
-    first, second, third = arrivals(server)
-    assert second - first >= 1.0  # Retry-After: 1
-    assert third - second < 1.0  # plain backoff (0.05-0.1 s) for the 503
-    await eventually(lambda: metrics.count(CALL, REASON, "success") == 1)
+    first, second, _ = arrivals(server)
+    assert second - first >= 1.0  # Retry-After: 1 was waited out
+    waits = [r.wait for r in caplog.records if r.getMessage() == "push.retry"]  # type: ignore[attr-defined]
+    assert waits[0] >= 1.0 and 0.05 <= waits[1] <= 0.1  # then plain backoff for the 503
+    assert metrics.count(CALL, REASON, "success") == 1
     assert metrics.count(CALL, REASON, "retry") == 2
 
 
@@ -277,11 +278,11 @@ async def test_retries_back_off_exponentially_and_stop(
     server.respond_with(500)
     policy = RetryPolicy(retries=3, delay=0.1, max_delay=5.0)
 
-    make_notifier(retry=policy).notify(
-        [server.subscribe("down")], topic="rooms", version=1, reason=REASON
-    )
+    notifier = make_notifier(retry=policy)
+    notifier.notify([server.subscribe("down")], topic="rooms", version=1, reason=REASON)
 
-    await eventually(lambda: metrics.count(CALL, REASON, "failure") == 1)
+    await notifier.drain()
+    assert metrics.count(CALL, REASON, "failure") == 1
     times = arrivals(server)
     assert len(times) == 4  # one attempt and three retries, no more
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
@@ -294,8 +295,10 @@ async def test_a_retry_after_beyond_the_cap_ends_the_delivery(
     server: WebPushServer, make_notifier: NotifierFactory, metrics: CountingMetrics
 ) -> None:
     server.respond_with(429, headers={"Retry-After": "3600"})
-    make_notifier().notify([server.subscribe("limited")], topic="rooms", version=1, reason=REASON)
-    await eventually(lambda: metrics.count(CALL, REASON, "failure") == 1)
+    notifier = make_notifier()
+    notifier.notify([server.subscribe("limited")], topic="rooms", version=1, reason=REASON)
+    await notifier.drain()
+    assert metrics.count(CALL, REASON, "failure") == 1
     assert len(server.requests) == 1
 
 
@@ -304,8 +307,10 @@ async def test_client_errors_are_not_retried(
     server: WebPushServer, make_notifier: NotifierFactory, metrics: CountingMetrics, status: int
 ) -> None:
     server.respond_with(status)
-    make_notifier().notify([server.subscribe("bad")], topic="rooms", version=1, reason=REASON)
-    await eventually(lambda: metrics.count(CALL, REASON, "failure") == 1)
+    notifier = make_notifier()
+    notifier.notify([server.subscribe("bad")], topic="rooms", version=1, reason=REASON)
+    await notifier.drain()
+    assert metrics.count(CALL, REASON, "failure") == 1
     assert len(server.requests) == 1
     assert metrics.count(CALL, "retry") == 0
 
@@ -313,26 +318,32 @@ async def test_client_errors_are_not_retried(
 async def test_a_delivery_waiting_to_retry_holds_no_concurrency_slot(
     server: WebPushServer, make_notifier: NotifierFactory, metrics: CountingMetrics
 ) -> None:
-    server.respond_with(503, headers={"Retry-After": "1"}, path="/wp/busy", times=1)
-    notifier = make_notifier(max_concurrency=1)
+    """ "busy" is told to come back in a minute; "free", notified meanwhile, goes out at
+    once through the only slot. (Were the slot held, "free" would wait the minute and
+    ``wait_for`` would fail first.)"""
+    server.respond_with(503, headers={"Retry-After": "60"}, path="/wp/busy", times=1)
+    notifier = make_notifier(max_concurrency=1, retry=RetryPolicy(1, 0.05, 120), close_grace=0)
 
     notifier.notify([server.subscribe("busy")], topic="rooms", version=1, reason=REASON)
     await server.wait_for(1)
     notifier.notify([server.subscribe("free")], topic="rooms", version=1, reason=REASON)
 
-    requests = await server.wait_for(3)
-    assert [r.path for r in requests] == ["/wp/busy", "/wp/free", "/wp/busy"]
-    await eventually(lambda: metrics.count(CALL, REASON, "success") == 2)
+    requests = await server.wait_for(2)
+    assert [r.path for r in requests] == ["/wp/busy", "/wp/free"]
+    await eventually(lambda: notifier.pending == 1, what='"free" delivered')
+    assert metrics.count(CALL, REASON, "success") == metrics.count(CALL, REASON, "retry") == 1
+    await notifier.close()  # cancels the minute's wait
+    assert len(server.requests) == 2
 
 
 async def test_a_timeout_is_not_retried(
     server: WebPushServer, make_notifier: NotifierFactory, metrics: CountingMetrics
 ) -> None:
     server.hang()
-    make_notifier(timeout=0.2).notify(
-        [server.subscribe("stuck")], topic="rooms", version=1, reason=REASON
-    )
-    await eventually(lambda: metrics.count(CALL, REASON, "failure") == 1)
+    notifier = make_notifier(timeout=0.2)
+    notifier.notify([server.subscribe("stuck")], topic="rooms", version=1, reason=REASON)
+    await notifier.drain()
+    assert metrics.count(CALL, REASON, "failure") == 1
     assert len(server.requests) == 1
 
 
@@ -353,12 +364,20 @@ def test_the_policy_retries_only_transient_failures() -> None:
 
 
 def test_retry_after_is_read_as_seconds_or_a_date() -> None:
-    assert parse_retry_after("120") == 120.0
-    in_a_minute = email.utils.formatdate(time.time() + 60, usegmt=True)
-    assert 55 <= (parse_retry_after(in_a_minute) or 0) <= 60
-    assert parse_retry_after(email.utils.formatdate(time.time() - 60, usegmt=True)) == 0.0
-    assert parse_retry_after("soon") is None
-    assert parse_retry_after("-5") is None
+    now = FakeClock().now()
+    assert parse_retry_after("120", now) == 120.0
+    assert parse_retry_after(email.utils.formatdate(now + 60, usegmt=True), now) == 60.0
+    assert parse_retry_after(email.utils.formatdate(now - 60, usegmt=True), now) == 0.0
+    assert parse_retry_after("soon", now) is None
+    assert parse_retry_after("-5", now) is None
+
+
+def test_a_retry_after_date_is_read_against_the_apps_clock() -> None:
+    clock = FakeClock()
+    response = httpx.Response(
+        503, headers={"Retry-After": email.utils.formatdate(clock.now() + 30, usegmt=True)}
+    )
+    assert Delivery.from_response(response, now=clock.now()).retry_after == 30.0
 
 
 # -- VAPID ---------------------------------------------------------------------------------

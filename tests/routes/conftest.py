@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -12,14 +11,6 @@ from loop.app import Services
 from loop.clock import FakeClock
 from tests.support.app import make_settings, running_app
 from tests.support.client import LoopClient
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "redis":
-        url: str = request.getfixturevalue("redis_url")
-        return url
-    return f"sqlite:///{tmp_path / 'loop.db'}"
 
 
 @pytest.fixture(params=["", "/v0"], ids=["root", "v0"])

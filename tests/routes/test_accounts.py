@@ -11,7 +11,6 @@ from loop.config import ConfigError, load_settings
 from tests.routes.conftest import Harness
 from tests.support.client import assert_error
 from tests.support.fxa_server import FxaServer
-from tests.support.redis_server import free_port
 from tests.support.rooms import ROOM, create_room, harness_with, join, registered, user_key
 
 ALICE = "alice@example.com"
@@ -101,13 +100,13 @@ async def heartbeat_verifier(storage_url: str, url: str) -> bool:
 
 
 async def test_heartbeat_checks_the_verifiers_status(
-    storage_url: str, verifier: FxaServer
+    storage_url: str, verifier: FxaServer, refused_port: int
 ) -> None:
     assert await heartbeat_verifier(storage_url, verifier.url("/v2")) is True
     assert verifier.calls_to("/status")
     verifier.override("/status", 500, {})
     assert await heartbeat_verifier(storage_url, verifier.url("/v2")) is False
-    assert await heartbeat_verifier(storage_url, f"http://127.0.0.1:{free_port()}/v2") is False
+    assert await heartbeat_verifier(storage_url, f"http://127.0.0.1:{refused_port}/v2") is False
 
 
 # -- configuration -------------------------------------------------------------------------

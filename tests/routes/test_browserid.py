@@ -27,7 +27,6 @@ from tests.support.identities import (
     fxa_claims,
     msisdn_claims,
 )
-from tests.support.redis_server import free_port
 from tests.support.rooms import ROOM, harness_with, join
 
 GATEWAY = "msisdn.example"
@@ -282,10 +281,14 @@ async def test_keys_are_fetched_from_the_issuer_and_cached(
 
 
 async def test_unreachable_keys_are_a_401_naming_the_issuer(
-    storage_url: str, gateway: Certifier, devices: list[SecretKey], fxa_server: FxaServer
+    storage_url: str,
+    gateway: Certifier,
+    devices: list[SecretKey],
+    fxa_server: FxaServer,
+    refused_port: int,
 ) -> None:
     fxa_server.serve_well_known(None)
-    urls = [fxa_server.url("/.well-known/browserid"), f"http://127.0.0.1:{free_port()}/x"]
+    urls = [fxa_server.url("/.well-known/browserid"), f"http://127.0.0.1:{refused_port}/x"]
     for url in urls:
         settings = BrowserIDSettings(trusted_issuers={GATEWAY: {"well_known_url": url}})
         async with harness_with(storage_url, fxa_audiences=[AUDIENCE], browserid=settings) as h:
@@ -352,9 +355,9 @@ async def test_a_remote_answer_that_is_not_json_is_unavailability(
 
 
 async def test_an_unreachable_verifier_is_a_401_with_the_transport_error(
-    storage_url: str, fxa: Certifier, devices: list[SecretKey]
+    storage_url: str, fxa: Certifier, devices: list[SecretKey], refused_port: int
 ) -> None:
-    verifier = f"http://127.0.0.1:{free_port()}/v2"
+    verifier = f"http://127.0.0.1:{refused_port}/v2"
     async with harness_with(storage_url, fxa_audiences=[AUDIENCE], fxa_verifier=verifier) as h:
         response = await sign_in(h, assertion_for(h, fxa, devices[0], fxa_claims(EMAIL)))
     assert_error(response, 401, 110)

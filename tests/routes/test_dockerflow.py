@@ -130,7 +130,7 @@ async def test_heartbeat_times_slow_checks_out_concurrently(
     configure(harness, heartbeat_timeout=100)
 
     async def hang(*args: Any, **kwargs: Any) -> Any:
-        await asyncio.sleep(10)
+        await asyncio.Event().wait()  # never set: only the heartbeat's time limit ends it
 
     monkeypatch.setattr(harness.services.push, "ping", hang)
     monkeypatch.setattr(harness.services.media, "ping", hang)

@@ -13,7 +13,6 @@ from loop.config import FxaOAuthSettings
 from tests.routes.conftest import Harness
 from tests.support.client import HawkSession, assert_error
 from tests.support.fxa_server import CLIENT_ID, CLIENT_SECRET, FxaServer
-from tests.support.redis_server import free_port
 from tests.support.rooms import ROOM, harness_with, join
 
 EMAIL = "Bob@Example.com"
@@ -192,9 +191,9 @@ async def test_an_unknown_code_is_a_503(harness: Harness) -> None:
 
 @pytest.mark.parametrize("path", ["/v1/token", "/v1/profile"])
 async def test_an_unreachable_fxa_is_a_503(
-    storage_url: str, fxa_server: FxaServer, path: str
+    storage_url: str, fxa_server: FxaServer, path: str, refused_port: int
 ) -> None:
-    dead = f"http://127.0.0.1:{free_port()}"
+    dead = f"http://127.0.0.1:{refused_port}"
     key = "oauth_uri" if path == "/v1/token" else "profile_uri"
     settings = oauth_settings(fxa_server.url(), **{key: f"{dead}/v1"})
     async with harness_with(storage_url, fxa_oauth=settings) as harness:

@@ -3,9 +3,7 @@ a real server the way the original load-test client spoke it (requests + request
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -22,6 +20,8 @@ from loop.storage import BackendError
 from tests.routes.conftest import Harness
 from tests.support import app as app_support
 from tests.support.client import assert_error
+from tests.support.ports import bound_socket, port_of
+from tests.support.waiting import eventually_blocking
 
 ALLOWED = "http://localhost:3000"
 EVENT = {"event": "loop", "action": "open", "label": "panel"}
@@ -225,33 +225,26 @@ async def test_hostile_headers_never_cause_a_500(
 # -- a real server, a real Hawk client ------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[str]:
     """uvicorn serving the app on a free port (sqlite backend), in a thread."""
-    port = _free_port()
     settings = app_support.make_settings(f"sqlite:///{tmp_path / 'loop.db'}")
     app = create_app(settings, background_jobs=False)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    with bound_socket() as sock:  # our port from the start: no other run can take it
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+
+        def started() -> bool:
+            assert thread.is_alive(), "uvicorn stopped during start-up"
+            return server.started
+
+        eventually_blocking(started, what="uvicorn start")
+        try:
+            yield f"127.0.0.1:{port_of(sock)}"
+        finally:
+            server.should_exit = True
+            thread.join(10)
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])

@@ -15,6 +15,7 @@ from loop.storage import BackendError, RoomChange
 from tests.routes.conftest import Harness
 from tests.support.push_server import PushServer
 from tests.support.rooms import create_room, harness_with, joined, register_push, room_state
+from tests.support.waiting import DEADLINE, eventually
 
 
 @pytest.fixture
@@ -69,11 +70,12 @@ async def test_the_watcher_sweeps_until_cancelled(quick: Harness) -> None:
     task = asyncio.ensure_future(watch_participant_expiry(quick.services))
     try:
         quick.clock.advance(2)
-        await _eventually(lambda: _swept(quick, token))
+        await eventually(lambda: _swept(quick, token), what="the sweep")
     finally:
         task.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await task
+        async with asyncio.timeout(DEADLINE):  # a watcher that ignores cancel fails here
+            await task
 
 
 async def test_the_watcher_survives_backend_failures(
@@ -97,23 +99,50 @@ async def test_the_watcher_survives_backend_failures(
     task = asyncio.ensure_future(watch_participant_expiry(quick.services))
     try:
         quick.clock.advance(2)
-        await _eventually(lambda: _swept(quick, token))
+        await eventually(lambda: _swept(quick, token), what="the sweep")
         assert failures == 3
     finally:
         task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        async with asyncio.timeout(DEADLINE):
+            await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_the_watcher_stops_even_when_a_library_swallows_the_cancel(
+    quick: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python 3.11's ``asyncio.wait_for`` (inside redis-py) returns a result instead of
+    raising when a cancel lands as the command completes; the watcher must stop anyway,
+    or shutdown, which cancels then awaits it, hangs. Here the sweep swallows it for sure."""
+    sweeping = asyncio.Event()
+    swallowed = False
+
+    async def swallowing(**kwargs: Any) -> list[RoomChange]:
+        nonlocal swallowed
+        sweeping.set()
+        if not swallowed:
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                swallowed = True  # as wait_for does when its inner call has just finished
+        return []
+
+    monkeypatch.setattr(quick.services.storage, "reap_participants", swallowing)
+    task = asyncio.ensure_future(watch_participant_expiry(quick.services))
+    async with asyncio.timeout(DEADLINE):
+        await sweeping.wait()
+    task.cancel()
+    try:
+        with pytest.raises(asyncio.CancelledError):
+            async with asyncio.timeout(DEADLINE):
+                await task
+    finally:
+        task.cancel()  # a second cancel (not swallowed) for a watcher that ran on
+    assert swallowed
 
 
 async def _swept(harness: Harness, token: str) -> bool:
     """Reads hide lapsed participants anyway: only the touch shows the sweeper ran."""
     return (await room_state(harness, token)).room.update_time == int(harness.clock.now())
-
-
-async def _eventually(check: Any, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition never became true"
-        await asyncio.sleep(0.01)
 
 
 def test_settings_are_frozen() -> None:

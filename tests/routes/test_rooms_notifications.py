@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,9 +31,10 @@ async def versions(push: PushServer, n: int) -> list[int]:
     return sorted(int(r.form["version"]) for r in requests)
 
 
-async def settle(push: PushServer, expected: int) -> None:
-    """Give stray notifications a moment to arrive, then check there were none."""
-    await asyncio.sleep(0.2)
+async def settle(harness: Harness, push: PushServer, expected: int) -> None:
+    """Once every notification scheduled so far is delivered, exactly ``expected``
+    arrived: none stray, none missing."""
+    await harness.services.push.drain()
     assert len(push.requests) == expected, [r.form for r in push.requests]
 
 
@@ -66,7 +66,7 @@ async def test_every_room_event_notifies_the_owner(harness: Harness, push: PushS
     await harness.client.delete(f"/rooms/{token}", hawk=owner)
     assert await versions(push, 5) == [t0, t0 + 1, t0 + 2, t0 + 4, t0 + 5]
     assert {r.path for r in push.requests} == {"/owner"}
-    await settle(push, 5)
+    await settle(harness, push, 5)
 
 
 async def test_version_is_the_rooms_new_ctime(harness: Harness, push: PushServer) -> None:
@@ -92,7 +92,7 @@ async def test_all_devices_of_a_registered_owner_are_notified(
     await register_push(harness, twin, push.url("/phone"))  # deduplicated
     await create_room(harness, phone)
     await push.wait_for(2)
-    await settle(push, 2)
+    await settle(harness, push, 2)
     assert sorted(r.path for r in push.requests) == ["/laptop", "/phone"]
 
 
@@ -102,7 +102,7 @@ async def test_other_users_are_not_notified(harness: Harness, push: PushServer) 
     await register_push(harness, guest, push.url("/guest"))
     token = (await create_room(harness, owner))["roomToken"]
     await joined(harness, token, guest)
-    await settle(push, 0)
+    await settle(harness, push, 0)
 
 
 async def test_bulk_delete_notifies_only_when_a_room_went(
@@ -117,11 +117,11 @@ async def test_bulk_delete_notifies_only_when_a_room_went(
         "/rooms", json={"deleteRoomTokens": ["nope"]}, hawk=owner
     )
     assert response.status_code == 404
-    await settle(push, 1)
+    await settle(harness, push, 1)
     body = {"deleteRoomTokens": [token, "nope"]}
     assert (await harness.client.patch("/rooms", json=body, hawk=owner)).status_code == 207
     assert (await versions(push, 2))[1] == int(harness.clock.now())
-    await settle(push, 2)
+    await settle(harness, push, 2)
 
 
 async def test_a_failing_push_service_does_not_fail_the_request(

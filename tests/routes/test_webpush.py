@@ -7,8 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -22,6 +21,7 @@ from tests.support.app import make_settings as settings_for
 from tests.support.client import HawkSession
 from tests.support.push_server import PushServer
 from tests.support.rooms import act, basic, create_room, harness_with, joined, registered
+from tests.support.waiting import DEADLINE
 from tests.support.webpush_server import WebPushServer
 
 OWNER = "alice@example.com"
@@ -69,13 +69,6 @@ async def vapid_public_key(harness: Harness) -> str:
     return key
 
 
-async def eventually(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
-
-
 # -- both kinds, every room event -------------------------------------------------------------
 
 
@@ -116,7 +109,7 @@ async def test_owner_devices_get_simplepush_and_web_push_for_every_room_event(
     await expect_both(4)
 
     assert versions == sorted(set(versions))
-    await asyncio.sleep(0.1)  # nothing else trickles in: one message per event per target
+    await harness.services.push.drain()  # then nothing else came: one message per event
     assert len(web_push_service.requests) == len(simplepush.requests) == 4
     assert {r.path for r in web_push_service.requests} == {"/wp/alice-phone"}
 
@@ -149,12 +142,13 @@ async def test_a_gone_subscription_is_removed_and_not_notified_again(
     web_push_service.respond_with(410)
 
     await create_room(harness, phone)  # the push service answers 410 to this creation
-    await eventually(lambda: len(web_push_service.requests) == 1)
-    await wait_until_forgotten(harness, owner, subscription)
-    await create_room(harness, phone)
-    await simplepush.wait_for(2)
-    await asyncio.sleep(0.1)
+    await harness.services.push.drain()  # ... and the notifier forgets the subscription
     assert len(web_push_service.requests) == 1
+    assert subscription not in await push_targets(harness, owner)
+    await create_room(harness, phone)
+    await harness.services.push.drain()
+    assert len(web_push_service.requests) == 1
+    assert len(simplepush.requests) == 2
 
 
 def user_mac(harness: Harness, identity: str) -> str:
@@ -163,12 +157,10 @@ def user_mac(harness: Harness, identity: str) -> str:
     return hmac_hex(settings.user_mac_secret, identity.lower(), settings.user_mac_algorithm)
 
 
-async def wait_until_forgotten(harness: Harness, user: str, target: object) -> None:
+async def push_targets(harness: Harness, user: str) -> list[object]:
+    """What the user's devices registered for rooms, as the notifier would be given it."""
     storage = harness.services.storage
-    deadline = time.monotonic() + 5
-    while target in await storage.push_targets(user, "rooms", now=harness.clock.now()):
-        assert time.monotonic() < deadline, "the gone subscription is still registered"
-        await asyncio.sleep(0.01)
+    return list(await storage.push_targets(user, "rooms", now=harness.clock.now()))
 
 
 # -- push never slows the API ----------------------------------------------------------------
@@ -176,32 +168,40 @@ async def wait_until_forgotten(harness: Harness, user: str, target: object) -> N
 
 @pytest.mark.parametrize("behaviour", ["hang", "slow", "503"])
 async def test_a_slow_or_failing_push_service_does_not_slow_the_request(
-    harness: Harness, web_push_service: WebPushServer, simplepush: PushServer, behaviour: str
+    storage_url: str, web_push_service: WebPushServer, simplepush: PushServer, behaviour: str
 ) -> None:
-    owner = await registered(harness, OWNER)
-    other = await registered(harness, OWNER)
-    await register(harness, owner, web_push_service.subscribe("slow"))
-    await register(harness, other, simplepush.url("/slow"))
-    if behaviour == "hang":
-        web_push_service.hang()
-        simplepush.hang()
-    elif behaviour == "slow":
-        web_push_service.respond_with(200, delay=0.8)
-        simplepush.respond_with(200, delay=0.8)
-    else:
-        web_push_service.respond_with(503, headers={"Retry-After": "1"})
-        simplepush.respond_with(503)
+    """Both push services hold every delivery until released (a 503 first, in the last
+    case, then the retry is held): the request answers while both deliveries are still
+    pending, so it cannot have waited for them. Released, they finish on their own (the
+    time limit that bounds them is tests/push's subject)."""
+    for service in (web_push_service, simplepush):
+        if behaviour == "hang":
+            service.hang()
+        elif behaviour == "slow":
+            service.respond_with(200, delay=60)
+        else:
+            service.hang()
+            service.respond_with(503, headers={"Retry-After": "1"}, times=1)
+    patient = dataclasses.replace(PUSH, timeout=DEADLINE, max_retry_delay=5.0)
+    async with harness_with(storage_url, push=patient) as harness:
+        owner = await registered(harness, OWNER)
+        other = await registered(harness, OWNER)
+        await register(harness, owner, web_push_service.subscribe("slow"))
+        await register(harness, other, simplepush.url("/slow"))
 
-    started = time.monotonic()
-    await create_room(harness, owner)  # asserts the 201
-    latency = time.monotonic() - started
+        async with asyncio.timeout(DEADLINE):  # were it waiting on push: a failure, not a hang
+            await create_room(harness, owner)  # asserts the 201
 
-    assert latency < 0.3, f"POST /rooms took {latency:.3f}s with a {behaviour} push service"
-    await web_push_service.wait_for(1)
-    await simplepush.wait_for(1)
-    assert harness.services.push.pending == 2  # still at it, in the background
-    # ... and bounded there too: one time limit per attempt, one retry after a 503.
-    await eventually(lambda: harness.services.push.pending == 0, timeout=3.0)
+        push = harness.services.push
+        assert push.pending == 2  # both still held by their push service
+        attempts = 2 if behaviour == "503" else 1
+        await web_push_service.wait_for(attempts)
+        await simplepush.wait_for(attempts)
+        assert push.pending == 2
+        web_push_service.release()
+        simplepush.release()
+        await push.drain()
+        assert len(web_push_service.requests) == len(simplepush.requests) == attempts
 
 
 # -- the VAPID key: generated once, kept by the storage ----------------------------------------

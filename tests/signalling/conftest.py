@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import time
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,18 +19,9 @@ from loop.config import MediaSettings, RoomsSettings, WebRTCSettings
 from tests.routes.conftest import Harness
 from tests.support.app import make_settings
 from tests.support.client import HawkSession, LoopClient
-from tests.support.redis_server import free_port
+from tests.support.ports import bound_socket, port_of
 from tests.support.rooms import basic, create_room, join
-
-DEADLINE = 10.0
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "redis":
-        url: str = request.getfixturevalue("redis_url")
-        return url
-    return f"sqlite:///{tmp_path / 'loop.db'}"
+from tests.support.waiting import DEADLINE, eventually
 
 
 @dataclasses.dataclass
@@ -96,37 +85,30 @@ def live_server(storage_url: str) -> ServerFactory:
     async def start(
         participant_ttl: float = 300, webrtc: WebRTCSettings | None = None, **overrides: Any
     ) -> AsyncIterator[LiveServer]:
-        port = free_port()
-        settings = make_settings(
-            storage_url,
-            media=MediaSettings(provider="webrtc"),
-            public_server_address=f"127.0.0.1:{port}",
-            rooms=RoomsSettings(participant_ttl=participant_ttl),
-            webrtc=webrtc or WebRTCSettings(membership_check_interval=0.1),
-            **overrides,
-        )
-        app = create_app(settings, clock=SystemClock(), background_jobs=True)
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-        server = uvicorn.Server(config)
-        task = asyncio.create_task(server.serve())
-        await until(lambda: server.started or task.done(), "uvicorn start")
-        services: Services = app.state.services
-        await services.storage.flush()
-        try:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-                client = LoopClient(http, SystemClock())
-                # A real server runs on real time: the room helpers only use the client.
-                harness = Harness(services, SystemClock(), client)  # type: ignore[arg-type]
-                yield LiveServer(services, harness, port)
-        finally:
-            server.should_exit = True
-            await asyncio.wait_for(task, DEADLINE)
+        with bound_socket() as sock:  # our port from the start: no other run can take it
+            port = port_of(sock)
+            settings = make_settings(
+                storage_url,
+                media=MediaSettings(provider="webrtc"),
+                public_server_address=f"127.0.0.1:{port}",
+                rooms=RoomsSettings(participant_ttl=participant_ttl),
+                webrtc=webrtc or WebRTCSettings(membership_check_interval=0.1),
+                **overrides,
+            )
+            app = create_app(settings, clock=SystemClock(), background_jobs=True)
+            server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))
+            task = asyncio.create_task(server.serve(sockets=[sock]))
+            await eventually(lambda: server.started or task.done(), what="uvicorn start")
+            services: Services = app.state.services
+            await services.storage.flush()
+            try:
+                async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+                    client = LoopClient(http, SystemClock())
+                    # A real server runs on real time: the room helpers only use the client.
+                    harness = Harness(services, SystemClock(), client)  # type: ignore[arg-type]
+                    yield LiveServer(services, harness, port)
+            finally:
+                server.should_exit = True
+                await asyncio.wait_for(task, DEADLINE)
 
     return start
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.01)

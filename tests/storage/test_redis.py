@@ -7,14 +7,25 @@ import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
+from importlib import resources
 from typing import Any
 
 import pytest
 import redis.asyncio
 
 from loop.storage import BackendError, NonceReplayed, RoomChange, Storage, StorageError
-from loop.storage.redis import RedisStorage, from_url
-from loop.storage.redis.scripts import MARGIN_MS
+from loop.storage import redis as redis_backend
+from loop.storage.redis import (
+    RedisStorage,
+    accounts,
+    calls,
+    from_url,
+    rooms,
+    sessions,
+    signalling,
+    webpush,
+)
+from loop.storage.redis.scripts import MARGIN_MS, Script
 from loop.storage.testing import StorageContract
 from loop.storage.testing.factories import (
     T0,
@@ -25,9 +36,21 @@ from loop.storage.testing.factories import (
     open_session,
 )
 from loop.storage.testing.faults import CALLS
-from tests.support.redis_server import free_port
 
 EXTENDED = T0 + 8 * 7 * 24 * 3600
+
+STEPS = accounts.ACCOUNT_DELETION_STEPS
+SCRIPT_MODULES = (redis_backend, sessions, rooms, calls, accounts, webpush, signalling)
+"""The backend and its concern mixins: the modules that load Lua scripts."""
+
+
+def loaded_scripts() -> list[Script]:
+    return [
+        value
+        for module in SCRIPT_MODULES
+        for value in vars(module).values()
+        if isinstance(value, Script)
+    ]
 
 
 @pytest.fixture
@@ -47,9 +70,9 @@ async def storage(redis_url: str, raw: redis.asyncio.Redis) -> AsyncIterator[Red
 
 
 @pytest.fixture
-async def broken_storage() -> AsyncIterator[RedisStorage]:
+async def broken_storage(refused_port: int) -> AsyncIterator[RedisStorage]:
     """Nothing listens on that port: every connection is refused at once."""
-    store = await from_url(f"redis://127.0.0.1:{free_port()}/0?socket_connect_timeout=0.5")
+    store = await from_url(f"redis://127.0.0.1:{refused_port}/0?socket_connect_timeout=0.5")
     yield store
     await store.close()
 
@@ -66,6 +89,23 @@ async def test_unix_socket_urls_are_accepted(redis_url: str) -> None:
 
 
 class TestScripts:
+    async def test_every_script_compiles_to_its_sha(self, raw: redis.asyncio.Redis) -> None:
+        for script in loaded_scripts():
+            assert await raw.script_load(script.source) == script.sha, script.name
+
+    def test_every_lua_file_is_part_of_a_script(self) -> None:
+        sources = [script.source for script in loaded_scripts()]
+        for file in (resources.files("loop.storage.redis") / "lua").iterdir():
+            text = file.read_text(encoding="utf-8")
+            assert any(text in source for source in sources), file.name
+
+    def test_account_deletion_runs_its_steps_once_in_order(self) -> None:
+        source = accounts.DELETE_ACCOUNT.source
+        lua = resources.files("loop.storage.redis") / "lua"
+        at = [source.find((lua / f"{step}.lua").read_text()) for step in STEPS]
+        assert -1 not in at and at == sorted(at)
+        assert all(source.count((lua / f"{step}.lua").read_text()) == 1 for step in STEPS)
+
     async def test_scripts_survive_a_script_flush(
         self, storage: RedisStorage, raw: redis.asyncio.Redis
     ) -> None:

@@ -13,8 +13,7 @@ import base64
 import contextlib
 import json
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from playwright.sync_api import Browser, BrowserContext, BrowserType, Page, sync_playwright
 from requests_hawk import HawkAuth  # type: ignore[import-untyped]
 
-from tests.support.redis_server import free_port
+from tests.support.ports import free_port
 from tests.support.servers import console_command
+from tests.support.waiting import eventually_blocking
 
 CHROMIUM = os.environ.get("LOOP_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -103,40 +103,26 @@ def frames_decoded(page: Page) -> dict[str, int]:
 
 def wait_for_video(pages: list[Page], peers: int, timeout: float = 30.0) -> None:
     """Wait until every page decodes video from ``peers`` others and keeps decoding (each
-    peer's count rises between two readings)."""
-    deadline = time.monotonic() + timeout
+    peer's count rises between two readings). getStats() has no event for "n frames
+    decoded", so this polls it (:func:`eventually_blocking`)."""
     for page in pages:
-        first = _poll_frames(page, peers, deadline)
-
-        def rose(page: Page = page, first: dict[str, int] = first) -> bool:
-            return _all_rose(first, frames_decoded(page))
-
-        _poll(rose, deadline, "video frames to keep arriving")
+        _wait_for_page_video(page, peers, timeout)
 
 
-def _poll_frames(page: Page, peers: int, deadline: float) -> dict[str, int]:
-    result: dict[str, int] = {}
+def _wait_for_page_video(page: Page, peers: int, timeout: float) -> None:
+    first: dict[str, int] = {}
 
-    def ready() -> bool:
-        nonlocal result
-        result = frames_decoded(page)
-        return len(result) == peers and all(count > 0 for count in result.values())
+    def arrived() -> bool:
+        first.clear()
+        first.update(frames_decoded(page))
+        return len(first) == peers and all(count > 0 for count in first.values())
 
-    _poll(ready, deadline, f"video from {peers} peers (last: {result})")
-    return result
+    def rose() -> bool:
+        after = frames_decoded(page)
+        return after.keys() == first.keys() and all(after[k] > first[k] for k in first)
 
-
-def _all_rose(before: dict[str, int], after: dict[str, int]) -> bool:
-    return before.keys() == after.keys() and all(after[k] > before[k] for k in before)
-
-
-def _poll(condition: Callable[[], bool], deadline: float, what: str) -> None:
-    """Re-check a browser-side state until it holds; the browser offers no event for
-    "n frames decoded", so this polls getStats(), bounded by ``deadline``."""
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
+    eventually_blocking(arrived, what=f"video from {peers} peers", timeout=timeout)
+    eventually_blocking(rose, what="video frames to keep arriving", timeout=timeout)
 
 
 # -- the API side, as a desktop client would drive it ----------------------------------------

@@ -27,7 +27,6 @@ Defaults: every path answers ``200`` with an empty body, immediately. Pass an
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import contextlib
 import dataclasses
@@ -39,6 +38,8 @@ import time
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs
+
+from tests.support.waiting import DEADLINE, eventually
 
 HANG = math.inf
 """A delay meaning "never answer" (until :meth:`PushServer.release` or ``stop``)."""
@@ -189,19 +190,25 @@ class PushServer:
 
     # -- waiting --------------------------------------------------------------------
 
-    async def wait_for(self, n: int, timeout: float = 5.0) -> list[PushRequest]:
-        """The first ``n`` requests, polling until they have arrived; AssertionError
+    async def wait_for(self, n: int, timeout: float = DEADLINE) -> list[PushRequest]:
+        """The first ``n`` requests, as soon as they have arrived; AssertionError
         (listing what did arrive) once ``timeout`` seconds have passed without them."""
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def arrived() -> bool:
             with self._lock:
-                seen = list(self.requests)
-            if len(seen) >= n:
-                return seen[:n]
-            if time.monotonic() >= deadline:
-                got = [f"{r.method} {r.path}" for r in seen]
-                raise AssertionError(f"expected {n} push requests within {timeout}s, got {got}")
-            await asyncio.sleep(0.005)
+                return len(self.requests) >= n
+
+        try:
+            await eventually(arrived, what=f"{n} push requests", timeout=timeout)
+        except AssertionError as exc:
+            got = [f"{r.method} {r.path}" for r in self.snapshot()]
+            raise AssertionError(f"{exc}; got {got}") from None
+        return self.snapshot()[:n]
+
+    def snapshot(self) -> list[PushRequest]:
+        """The requests so far (a copy: the server thread keeps appending)."""
+        with self._lock:
+            return list(self.requests)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

@@ -12,14 +12,10 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.ports import free_port
+from tests.support.waiting import eventually_blocking
 
 
 @contextlib.contextmanager
@@ -60,12 +56,12 @@ def redis_server() -> Iterator[str]:
             process.wait(timeout=10)
 
 
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
+    def listening() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"redis-server exited with code {process.returncode}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"redis-server did not listen on port {port} within {timeout}s")
+            return True
+        return False
+
+    eventually_blocking(listening, what=f"redis-server on port {port}")

@@ -13,9 +13,10 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+
+from tests.support.waiting import eventually_blocking
 
 START_TIMEOUT = 30.0
 
@@ -47,11 +48,16 @@ def console_command(
 
 
 def wait_until_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
+    def listening() -> bool:
         if process.poll() is not None:
             raise AssertionError(f"server exited: {log.read_text(errors='replace')}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"nothing listened on port {port} within {START_TIMEOUT:.0f} s")
+        return accepts_connections(port)
+
+    eventually_blocking(listening, what=f"a listener on port {port}", timeout=START_TIMEOUT)
+
+
+def accepts_connections(port: int) -> bool:
+    """Whether something accepts TCP connections on loopback ``port`` right now."""
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+        return True
+    return False

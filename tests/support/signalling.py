@@ -1,6 +1,7 @@
 """A plain WebSocket client of the signalling socket (docs/signalling.md), for tests.
 
-Every wait is bounded by :data:`DEADLINE`; ``expect_*`` helpers assert the exact message.
+Every wait is bounded by the suite's one ``DEADLINE``; ``expect_*`` helpers assert the
+exact message.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-DEADLINE = 10.0
+from tests.support.waiting import DEADLINE
 
 
 class SignalSocket:

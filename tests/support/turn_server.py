@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from loop.media import stun
-from tests.support.redis_server import free_port
+from tests.support.ports import free_port
 
 TURNSERVER = "/usr/bin/turnserver"
 START_TIMEOUT = 15.0

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 
 from loop.msisdn import errors, verification
-from loop.msisdn.app import Gateway
+from loop.msisdn.services import Gateway
 from loop.web.requests import check_accept, json_body
 
 

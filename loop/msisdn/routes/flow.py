@@ -13,9 +13,9 @@ from starlette.routing import BaseRoute, Route
 
 from loop import browserid
 from loop.msisdn import errors, numbers, verification
-from loop.msisdn.app import Gateway, gateway
 from loop.msisdn.auth import Caller, hawk_id_hmac, require_hawk
 from loop.msisdn.routes.common import host, params
+from loop.msisdn.services import Gateway, gateway
 from loop.msisdn.sms import SmsError, inbound
 from loop.msisdn.storage import BindOutcome, CodeOutcome
 from loop.web.requests import json_body, json_response, no_content

@@ -10,9 +10,9 @@ from starlette.routing import BaseRoute, Route
 from loop import __version__
 from loop.crypto import hawk_credentials, random_hex
 from loop.msisdn import errors, numbers
-from loop.msisdn.app import gateway
 from loop.msisdn.auth import hawk_id_hmac
 from loop.msisdn.routes.common import base_url, limit_by_address, params
+from loop.msisdn.services import gateway
 from loop.web.requests import json_response
 
 SESSION_TOKEN_BYTES = 32

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from loop.msisdn.sms import SmsProvider
+from loop.msisdn.sms.base import SmsProvider
 
 logger = logging.getLogger("loop.msisdn.sms.log")
 

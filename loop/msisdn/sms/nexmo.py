@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from loop.msisdn.config import NexmoSettings
-from loop.msisdn.sms import SmsError, SmsProvider
+from loop.msisdn.sms.base import SmsError, SmsProvider
 
 
 class NexmoProvider(SmsProvider):

@@ -16,7 +16,7 @@ from typing import Any
 import redis.asyncio
 from redis.exceptions import RedisError
 
-from loop.msisdn.storage import (
+from loop.msisdn.storage.base import (
     BindOutcome,
     CertificateRecord,
     CodeCheck,

@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
-from loop.msisdn.storage import (
+from loop.msisdn.storage.base import (
     BindOutcome,
     CertificateRecord,
     CodeCheck,
@@ -21,6 +21,7 @@ from loop.msisdn.storage import (
     GatewayStorage,
     window,
 )
+from loop.storage.sqlite import database_path
 from loop.storage.sqlite.errors import wrap_sqlite_error
 
 SCHEMA = """
@@ -219,6 +220,6 @@ def _delete(db: sqlite3.Connection, tables: tuple[str, ...], hawk_id_hmac: str) 
 
 
 def from_url(url: str) -> SQLiteGatewayStorage:
-    """``sqlite:///relative/or/absolute/path`` or ``sqlite://:memory:``."""
-    path = url.removeprefix("sqlite://")
-    return SQLiteGatewayStorage(path.removeprefix("/") or ":memory:")
+    """``sqlite:///relative.db``, ``sqlite:////absolute.db`` or ``sqlite://:memory:``, read
+    by the one parser the Loop server's storage uses."""
+    return SQLiteGatewayStorage(database_path(url))

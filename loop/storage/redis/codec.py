@@ -1,4 +1,4 @@
-"""How records are written into and read back from Redis hashes (see :mod:`.scripts`).
+"""How records are written into and read back from Redis hashes (see :mod:`.keys`).
 
 Room fields are stored one JSON value per hash field so an update rewrites only what
 changed and the Lua scripts never parse JSON (cjson would mangle empty arrays and round
@@ -13,17 +13,18 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from loop.storage import Participant, PushTarget, Room, RoomState, Session, Topic
+from loop.jsonutil import canonical
+from loop.storage.rooms import Participant, Room, RoomState
+from loop.storage.sessions import PushTarget, Session, Topic
 
 _ROOM_FIELDS = frozenset(field.name for field in dataclasses.fields(Room))
 _IMMUTABLE = frozenset({"token", "owner"})
-_encoder = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
 _decode = json.JSONDecoder().decode
 
 
 def encode(value: Any) -> str:
     """Canonical compact JSON: equal values give equal texts, which Lua compares."""
-    return _encoder.encode(value)
+    return canonical(value)
 
 
 def number(value: float) -> str:
@@ -58,7 +59,7 @@ def target_fields(targets: Mapping[Topic, PushTarget]) -> list[str]:
     """Topic / canonical JSON pairs; canonical so equal targets deduplicate in Lua."""
     fields: list[str] = []
     for topic, target in targets.items():
-        fields += [topic, _encoder.encode(target)]
+        fields += [topic, canonical(target)]
     return fields
 
 
@@ -74,7 +75,7 @@ def room_fields(values: Mapping[str, Any]) -> list[str]:
     for name, value in values.items():
         if name not in _ROOM_FIELDS:
             raise ValueError(f"unknown room field {name!r}")
-        fields += [name, value if name == "owner" else _encoder.encode(value)]
+        fields += [name, value if name == "owner" else canonical(value)]
     return fields
 
 
@@ -102,7 +103,7 @@ def participant_json(participant: Participant) -> str:
     """Everything but ``expires_at``, which lives in front of it so Lua can rewrite it."""
     values = dataclasses.asdict(participant)
     del values["expires_at"]
-    return _encoder.encode(values)
+    return canonical(values)
 
 
 def decode_participants(flat: Sequence[str], now: float) -> tuple[Participant, ...]:

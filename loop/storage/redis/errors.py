@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from redis.exceptions import RedisError
 
-from loop.storage.exceptions import translating
+from loop.storage.errors import translating
 
 DRIVER_ERRORS = (RedisError, OSError)
 """What redis-py raises, unreachable servers (``OSError``) included."""

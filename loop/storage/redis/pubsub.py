@@ -1,4 +1,4 @@
-"""One Redis pub/sub connection per process, shared by every call-progress subscriber.
+"""One Redis pub/sub connection per process and concern, shared by its subscribers.
 
 A process holding ten thousand call sockets subscribes each *call* once, on a single
 connection read by a single task, and fans messages out in memory
@@ -15,16 +15,19 @@ import asyncio
 import collections
 import contextlib
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 import redis.asyncio
 from redis.asyncio.client import PubSub
 
 from loop.storage import BackendError
-from loop.storage.calls import CallProgress, CallSubscription, Listener
+from loop.storage.calls import CallSubscription
 from loop.storage.fanout import HubSubscription, LocalHub
 
 logger = logging.getLogger("loop.storage")
+
+T = TypeVar("T")
 
 CONFIRM_TIMEOUT = 5.0
 """Seconds a subscription may wait for Redis to confirm it."""
@@ -32,10 +35,14 @@ RETRY_DELAY = 0.2
 """Seconds the reader waits after a connection error before reading again."""
 
 
-class RedisHub:
-    def __init__(self, client: redis.asyncio.Redis) -> None:
+class RedisHub(Generic[T]):
+    """Messages arrive as text and reach listeners as ``decode(text)``; a text that
+    ``decode`` refuses (``ValueError``) is logged and dropped."""
+
+    def __init__(self, client: redis.asyncio.Redis, decode: Callable[[str], T]) -> None:
         self._client = client
-        self._local = LocalHub()
+        self._decode = decode
+        self._local: LocalHub[T] = LocalHub()
         self._pubsub: PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
         self._confirmations: dict[str, collections.deque[asyncio.Future[None]]] = {}
@@ -47,7 +54,7 @@ class RedisHub:
         """Calls this process is subscribed to."""
         return self._local.channels
 
-    async def subscribe(self, channel: str, listener: Listener) -> CallSubscription:
+    async def subscribe(self, channel: str, listener: Callable[[T], None]) -> CallSubscription:
         """Every subscription sends its own ``SUBSCRIBE`` (idempotent for Redis) and waits
         for its own confirmation: one command, and no race with an unsubscription of the
         same channel still in flight."""
@@ -68,7 +75,7 @@ class RedisHub:
             self._reader.cancel()
             await asyncio.gather(self._reader, return_exceptions=True)
         if self._pubsub is not None:
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -117,7 +124,7 @@ class RedisHub:
             except (OSError, redis.RedisError, RuntimeError):
                 if not self._local.channels:
                     return
-                logger.warning("call pub/sub connection lost; reconnecting", exc_info=True)
+                logger.warning("pub/sub connection lost; reconnecting", exc_info=True)
                 await asyncio.sleep(RETRY_DELAY)
                 continue
             if message is not None:
@@ -135,8 +142,8 @@ class RedisHub:
                     future.set_result(None)
         elif kind == "message":
             try:
-                progress = CallProgress.decode(str(message["data"]))
+                decoded = self._decode(str(message["data"]))
             except ValueError:
-                logger.warning("malformed call progress message ignored")
+                logger.warning("malformed pub/sub message ignored")
                 return
-            self._local.publish(channel, progress)
+            self._local.publish(channel, decoded)

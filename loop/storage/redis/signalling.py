@@ -1,12 +1,9 @@
 """The Redis side of :class:`loop.storage.signalling.SignallingStorage`.
 
-A mixin of :class:`loop.storage.redis.RedisStorage`. Keys:
-
-* ``sg:{<channel>}:m`` hash peer id -> JSON ``{"m": [peer, participant, role, data],
-  "e": expiry, "t": listing time}``; the hash itself expires with its last member.
-
-Messages travel on the pub/sub channel ``sg:<channel>``, through the process's own
-subscriber connection (:class:`SignalHub`, the calls' hub with string messages): one
+A mixin of :class:`loop.storage.redis.RedisStorage`. A channel's members are a hash (keys in
+:mod:`loop.storage.redis.keys`) that expires with its last member; its messages travel on
+its pub/sub channel, through the process's own
+subscriber connection (a :class:`RedisHub` of text messages): one
 connection and one reader task per process, whatever the number of sockets.
 """
 
@@ -17,65 +14,18 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from loop.storage.calls import CallSubscription
+from loop.storage.redis import keys
 from loop.storage.redis.codec import number
 from loop.storage.redis.errors import wrap_redis_error as _wrap
 from loop.storage.redis.pubsub import RedisHub
-from loop.storage.redis.scripts import Script, _script
+from loop.storage.redis.scripts import Script, load
 from loop.storage.signalling import Admission, Member, SignalListener
 
 if TYPE_CHECKING:
     import redis.asyncio
 
-# KEYS: members. ARGV: now, peer id, participant, entry JSON, ttl ms.
-# Returns {peers' entries, replaced entries} (JSON strings).
-ADD_MEMBER = _script(
-    "signal_add_member",
-    """
-local peers, replaced = {}, {}
-local listed = redis.call('HGETALL', KEYS[1])
-for i = 1, #listed, 2 do
-  local entry = cjson.decode(listed[i + 1])
-  if tonumber(entry['e']) <= now then
-    redis.call('HDEL', KEYS[1], listed[i])
-  elseif entry['m'][2] == ARGV[3] then
-    redis.call('HDEL', KEYS[1], listed[i])
-    replaced[#replaced + 1] = listed[i + 1]
-  else
-    peers[#peers + 1] = listed[i + 1]
-  end
-end
-redis.call('HSET', KEYS[1], ARGV[2], ARGV[4])
-extend(KEYS[1], tonumber(ARGV[5]))
-return {peers, replaced}
-""",
-)
-
-# KEYS: members. ARGV: now, expiry, ttl ms, peer ids...
-RENEW_MEMBERS = _script(
-    "signal_renew_members",
-    """
-for i = 4, #ARGV do
-  local raw = redis.call('HGET', KEYS[1], ARGV[i])
-  if raw then
-    local entry = cjson.decode(raw)
-    entry['e'] = ARGV[2]
-    redis.call('HSET', KEYS[1], ARGV[i], cjson.encode(entry))
-  end
-end
-if redis.call('EXISTS', KEYS[1]) == 1 then extend(KEYS[1], tonumber(ARGV[3])) end
-""",
-)
-
-
-class SignalHub(RedisHub):
-    """:class:`RedisHub` delivering each message's text as it is, not as call progress."""
-
-    def _dispatch(self, message: dict[str, Any]) -> None:
-        if message.get("type") == "message":
-            text = str(message["data"])
-            self._local.publish(str(message.get("channel")), text)  # type: ignore[arg-type]
-            return
-        super()._dispatch(message)
+ADD_MEMBER = load("signal_add_member")
+RENEW_MEMBERS = load("signal_renew_members")
 
 
 class RedisSignallingStorage:
@@ -97,7 +47,7 @@ class RedisSignallingStorage:
         }
         peers, replaced = await self._run(
             ADD_MEMBER,
-            [_members_key(channel)],
+            [keys.signal_members(channel)],
             number(now),
             member.peer_id,
             member.participant,
@@ -109,53 +59,45 @@ class RedisSignallingStorage:
     @_wrap
     async def remove_member(self, channel: str, peer_id: str) -> bool:
         self._count()
-        return bool(await self._client.hdel(_members_key(channel), peer_id))
+        return bool(await self._client.hdel(keys.signal_members(channel), peer_id))
 
     @_wrap
     async def renew_members(
         self, channel: str, peer_ids: Sequence[str], *, now: float, ttl: float
     ) -> None:
         if peer_ids:
-            keys = [_members_key(channel)]
+            names = [keys.signal_members(channel)]
             expiry, ms = number(now + ttl), str(int(ttl * 1000))
-            await self._run(RENEW_MEMBERS, keys, number(now), expiry, ms, *peer_ids)
+            await self._run(RENEW_MEMBERS, names, number(now), expiry, ms, *peer_ids)
 
     @_wrap
     async def list_members(self, channel: str, *, now: float) -> list[Member]:
         self._count()
-        listed = await self._client.hvals(_members_key(channel))
+        listed = await self._client.hvals(keys.signal_members(channel))
         live = [str(raw) for raw in listed if float(json.loads(raw)["e"]) > now]
         return list(_members(live))
 
     @_wrap
     async def publish_signal(self, channel: str, message: str) -> None:
         self._count()
-        await self._client.publish(_bus(channel), message)
+        await self._client.publish(keys.signal_channel(channel), message)
 
     async def subscribe_signals(self, channel: str, listener: SignalListener) -> CallSubscription:
         self._count()
-        return await self._signal_hub().subscribe(_bus(channel), listener)  # type: ignore[arg-type]
+        return await self._signal_hub().subscribe(keys.signal_channel(channel), listener)
 
-    def _signal_hub(self) -> SignalHub:
-        hub: SignalHub | None = getattr(self, "_signals_hub", None)
+    def _signal_hub(self) -> RedisHub[str]:
+        hub: RedisHub[str] | None = getattr(self, "_signals_hub", None)
         if hub is None:
-            hub = SignalHub(self._client)
+            hub = RedisHub(self._client, decode=str)
             self._signals_hub = hub
         return hub
 
     async def _close_signal_hub(self) -> None:
         """Called by the backend's ``close``: stop the signalling pub/sub reader."""
-        hub: SignalHub | None = getattr(self, "_signals_hub", None)
+        hub: RedisHub[str] | None = getattr(self, "_signals_hub", None)
         if hub is not None:
             await hub.close()
-
-
-def _members_key(channel: str) -> str:
-    return f"sg:{{{channel}}}:m"
-
-
-def _bus(channel: str) -> str:
-    return f"sg:{channel}"
 
 
 def _members(entries: Sequence[str]) -> tuple[Member, ...]:

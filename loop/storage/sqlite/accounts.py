@@ -6,7 +6,7 @@ A mixin of :class:`loop.storage.sqlite.SQLiteStorage`: it uses the backend's plu
 
 One ``oauth`` row per OAuth session; its ``expires_at`` (the later of the state's and the
 token's) lets writes reclaim dead rows in small batches, as the core purge does for its
-tables.
+tables. Account deletion runs every concern's step (:data:`ACCOUNT_DELETION_STEPS`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from loop.storage.accounts import OAuthRecord
+from loop.storage.sqlite import calls, rooms, sessions
 from loop.storage.sqlite.errors import wrap_sqlite_error as _wrap
 
 PURGE_BATCH = 100
@@ -49,19 +50,19 @@ SET_TOKEN = """INSERT INTO oauth (hawk_id_hmac, token, token_expires_at, expires
     token_expires_at = excluded.token_expires_at,
     expires_at = max(oauth.expires_at, excluded.expires_at)"""
 
-IN_DEVICES = "IN (SELECT value FROM json_each(:devices))"
 ACCOUNT_SESSIONS = """SELECT hawk_id_hmac FROM sessions
     WHERE user_mac = :user OR hawk_id_hmac = :device"""
-DELETE_ACCOUNT = (
-    f"DELETE FROM push WHERE user = :user OR device {IN_DEVICES}",
-    f"DELETE FROM nonces WHERE hawk_id_hmac {IN_DEVICES}",
-    f"DELETE FROM oauth WHERE hawk_id_hmac {IN_DEVICES}",
-    f"DELETE FROM sessions WHERE hawk_id_hmac {IN_DEVICES}",
-    """DELETE FROM participants WHERE token IN
-        (SELECT token FROM rooms WHERE owner = :user)""",
-    "DELETE FROM rooms WHERE owner = :user",
-    "DELETE FROM deleted_rooms WHERE owner = :user",
+
+ACCOUNT_DELETION_STEPS = (
+    ("DELETE FROM oauth WHERE hawk_id_hmac IN (SELECT value FROM json_each(:devices))",),
+    sessions.ACCOUNT_DELETION,
+    rooms.ACCOUNT_DELETION,
+    calls.ACCOUNT_DELETION,
 )
+"""What forgetting a user removes: one step per concern that files data under a user
+(this one's OAuth records first), run in this order in one transaction with the named
+parameters ``:user``, ``:devices`` (a JSON list of the user's devices and the caller's)
+and ``:now``. A concern that keeps per-user data adds its step here."""
 
 
 class SQLiteAccountStorage:
@@ -123,13 +124,6 @@ class SQLiteAccountStorage:
             rows = self._run(ACCOUNT_SESSIONS, {"user": user, "device": hawk_id_hmac})
             devices = json.dumps([hawk_id_hmac, *(row[0] for row in rows)])
             params = {"user": user, "devices": devices, "now": now}
-            for sql in DELETE_ACCOUNT:
-                self._run(sql, params)
-            for sql in self._account_deletion_hooks():
-                self._run(sql, {"user": user, "now": now})
-
-    @classmethod
-    def _account_deletion_hooks(cls) -> list[str]:
-        """The ``ACCOUNT_DELETION`` statements the feature mixins declare (module
-        docstring of :mod:`loop.storage.accounts`)."""
-        return [sql for klass in cls.__mro__ for sql in vars(klass).get("ACCOUNT_DELETION", ())]
+            for step in ACCOUNT_DELETION_STEPS:
+                for sql in step:
+                    self._run(sql, params)

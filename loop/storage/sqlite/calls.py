@@ -96,6 +96,8 @@ ACCOUNT_DELETION = (
         (SELECT call_id FROM call_callees WHERE user = :user)""",
     "DELETE FROM call_callees WHERE user = :user",
 )
+"""This concern's step of account deletion (:mod:`loop.storage.sqlite.accounts`): the
+user's call URLs and the calls filed under the user."""
 
 
 def _url(row: Sequence[Any]) -> CallUrl:
@@ -137,7 +139,6 @@ class _Progress:
 class SQLiteCallStorage:
     SCHEMA: tuple[str, ...] = SCHEMA
     TABLES: tuple[str, ...] = ("call_urls", "calls", "call_callees", "call_url_rates")
-    ACCOUNT_DELETION: tuple[str, ...] = ACCOUNT_DELETION
 
     if TYPE_CHECKING:
         _db: sqlite3.Connection
@@ -294,10 +295,10 @@ class SQLiteCallStorage:
         except sqlite3.Error as error:
             raise BackendError(error) from error
 
-    def _call_hub(self) -> LocalHub:
-        hub: LocalHub | None = getattr(self, "_calls_hub", None)
+    def _call_hub(self) -> LocalHub[CallProgress]:
+        hub: LocalHub[CallProgress] | None = getattr(self, "_calls_hub", None)
         if hub is None:
-            hub = LocalHub()
+            hub = LocalHub[CallProgress]()
             self._calls_hub = hub
         return hub
 

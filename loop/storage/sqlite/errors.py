@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from loop.storage.exceptions import translating
+from loop.storage.errors import translating
 
 wrap_sqlite_error = translating(sqlite3.Error)
 """Every public method of a SQLite backend: ``sqlite3.Error`` becomes ``BackendError``."""

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from loop.storage.calls import CallSubscription
-from loop.storage.fanout import HubSubscription
-from loop.storage.signalling import Admission, LocalChannels, Member, SignalListener
+from loop.storage.fanout import HubSubscription, LocalHub
+from loop.storage.signalling import Admission, Member, SignalListener
 
 
 class _Listed:
@@ -26,17 +26,17 @@ class _Listed:
 
 class SQLiteSignallingStorage:
     _signal_members: dict[str, dict[str, _Listed]]
-    _signal_channels: LocalChannels
+    _signal_channels: LocalHub[str]
 
     if TYPE_CHECKING:
 
         def _check_open(self) -> None: ...
 
-    def _signal_state(self) -> tuple[dict[str, dict[str, _Listed]], LocalChannels]:
+    def _signal_state(self) -> tuple[dict[str, dict[str, _Listed]], LocalHub[str]]:
         members: dict[str, dict[str, _Listed]] | None = getattr(self, "_signal_members", None)
         if members is None:
             members = self._signal_members = {}
-            self._signal_channels = LocalChannels()
+            self._signal_channels = LocalHub[str]()
         return members, self._signal_channels
 
     def _live(self, channel: str, now: float) -> dict[str, _Listed]:

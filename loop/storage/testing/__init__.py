@@ -1,7 +1,10 @@
 """The storage contract suite: every backend's tests subclass :class:`StorageContract`.
 
 Shipped inside the package (as Kinto does) so any backend, ours or a third party's, proves
-itself against the same rules. The subclass provides two fixtures:
+itself against the same rules. One contract per concern (``<concern>.py``, or a package of
+that name when its themes need several modules, as ``rooms``), each with the
+``FAULT_CALLS`` the fault tests run; the backend's own lifecycle in :mod:`.lifecycle`.
+The subclass provides two fixtures:
 
 * ``storage``: a fresh, empty :class:`~loop.storage.Storage` (closed after the test);
 * ``broken_storage``: one whose backend is unavailable, so every method must raise
@@ -14,38 +17,23 @@ from __future__ import annotations
 
 from loop.storage.testing.accounts import AccountContract
 from loop.storage.testing.calls import CallContract
-from loop.storage.testing.deletion import DeletionContract
-from loop.storage.testing.expiry import ExpiryContract
 from loop.storage.testing.faults import FaultContract
 from loop.storage.testing.lifecycle import LifecycleContract, SecretsContract
-from loop.storage.testing.listing import ListingContract
-from loop.storage.testing.participants import JoinContract, PresenceContract
-from loop.storage.testing.push import PushContract
-from loop.storage.testing.reaping import ReapContract
-from loop.storage.testing.rooms import RoomsContract
-from loop.storage.testing.sessions import SessionsContract
+from loop.storage.testing.rooms import RoomContract
+from loop.storage.testing.sessions import SessionContract
 from loop.storage.testing.signalling import SignallingContract
 from loop.storage.testing.webpush import WebPushContract
 
 
-class ParticipantsContract(JoinContract, PresenceContract, ReapContract):
-    """Joining, presence and reaping: the soft state of rooms."""
-
-
 class StorageContract(
-    SessionsContract,
-    PushContract,
-    RoomsContract,
-    DeletionContract,
-    ListingContract,
-    ParticipantsContract,
-    ExpiryContract,
-    SecretsContract,
-    LifecycleContract,
-    FaultContract,
+    SessionContract,
+    RoomContract,
     CallContract,
     AccountContract,
     WebPushContract,
+    SecretsContract,
+    LifecycleContract,
+    FaultContract,
     SignallingContract,
 ):
     """Everything a backend must do; subclass it as ``Test<Backend>Storage``."""
@@ -54,18 +42,12 @@ class StorageContract(
 __all__ = [
     "AccountContract",
     "CallContract",
-    "WebPushContract",
-    "DeletionContract",
-    "ExpiryContract",
     "FaultContract",
     "LifecycleContract",
-    "ListingContract",
-    "ParticipantsContract",
-    "PushContract",
-    "ReapContract",
-    "RoomsContract",
+    "RoomContract",
     "SecretsContract",
-    "SessionsContract",
+    "SessionContract",
     "SignallingContract",
     "StorageContract",
+    "WebPushContract",
 ]

@@ -4,6 +4,8 @@ OAuth sessions (loop-api.md §3.8) and account deletion (decisions D13)."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from loop.storage import TOPICS, Storage
 from loop.storage.accounts import OAuthRecord
@@ -186,3 +188,13 @@ class DeleteAccountContract:
 
 class AccountContract(OAuthContract, DeleteAccountContract):
     """OAuth sessions and account deletion."""
+
+
+FAULT_CALLS: dict[str, Callable[[Storage], Awaitable[Any]]] = {
+    "start_oauth": lambda s: s.start_oauth("hawk-1", state="s", now=T0, ttl=100),
+    "get_oauth": lambda s: s.get_oauth("hawk-1", now=T0),
+    "rotate_oauth_state": lambda s: s.rotate_oauth_state("hawk-1", state="s", now=T0, ttl=9),
+    "set_oauth_token": lambda s: s.set_oauth_token("hawk-1", token="t", now=T0, ttl=100),
+    "delete_account": lambda s: s.delete_account("mac-1", hawk_id_hmac="hawk-1", now=T0),
+}
+"""Every :class:`~loop.storage.accounts.AccountStorage` method, for the fault tests."""

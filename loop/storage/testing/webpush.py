@@ -3,6 +3,7 @@ forgetting a subscription the push service reported gone (404/410, RFC 8030 §7.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from loop.storage import Storage
@@ -102,3 +103,9 @@ class WebPushContract:
         assert canonical(await storage.push_targets("mac-1", "rooms", now=T0)) == canonical(
             [ALIVE]
         )
+
+
+FAULT_CALLS: dict[str, Callable[[Storage], Awaitable[Any]]] = {
+    "forget_push_target": lambda s: s.forget_push_target("mac-1", "r", now=T0),
+}
+"""Every :class:`~loop.storage.webpush.WebPushStorage` method, for the fault tests."""

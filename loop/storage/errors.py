@@ -1,6 +1,8 @@
-"""The root of the storage exceptions, in a module of its own so the feature interfaces
-(:mod:`loop.storage.calls`), imported by :mod:`loop.storage` before it defines the rest,
-can derive their domain outcomes from it."""
+"""The root of every storage exception, and the decorator that keeps driver errors inside.
+
+The bottom of the storage package's import graph: each concern's interface module
+(:mod:`loop.storage.rooms`, :mod:`loop.storage.calls`...) derives its domain outcomes from
+:class:`StorageError`, and each backend wraps its public methods with :func:`translating`."""
 
 from __future__ import annotations
 

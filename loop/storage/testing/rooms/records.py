@@ -54,7 +54,7 @@ def fresh_token() -> str:
     return f"room-h{next(_tokens)}"
 
 
-class RoomsContract:
+class RoomRecordsContract:
     async def test_unknown_room_is_none(self, storage: Storage) -> None:
         assert await storage.get_room("room-unknown", now=T0) is None
 

@@ -5,6 +5,9 @@ certificates with the gateway's own signing key, read in-process: no key to copy
 configuration and no HTTP fetch. The issuer is the gateway's ``browserid.issuer`` or,
 when that is empty (the gateway then signs with the ``Host`` the client used), this
 server's ``public_server_address``.
+
+This belongs to the application layer (it is the factory's, not a domain rule): it builds
+one app inside another and hands the host the gateway's key.
 """
 
 from __future__ import annotations
@@ -17,14 +20,13 @@ from loop.browserid import PublicKey
 from loop.clock import Clock
 from loop.config import Settings
 from loop.identity.issuers import KeyProvider
+from loop.msisdn.app import mount_gateway
+from loop.msisdn.config import load_msisdn_settings
 
 
 def mount(app: Starlette, settings: Settings, *, clock: Clock) -> None:
     """Mount the gateway (its settings: ``[msisdn] config`` file and ``MSISDN_*``
     variables); its services open and close within ``app``'s lifespan."""
-    from loop.msisdn.app import mount_gateway
-    from loop.msisdn.config import load_msisdn_settings
-
     gateway_settings = load_msisdn_settings(settings.msisdn.config or None)
     app.state.clock = clock  # the gateway shares the host's clock
     mounted = mount_gateway(app, gateway_settings, prefix=settings.msisdn.prefix)

@@ -1,0 +1,89 @@
+"""The one console runner behind ``loop-server`` and ``loop-msisdn``.
+
+Both commands do the same: settings from defaults < ``--config FILE`` (default: an
+environment variable) < environment variables; ``--check`` validates and exits; a
+configuration error is one line on stderr and exit status 2; otherwise logging is set up
+and uvicorn serves the app. Only the names, the settings loader and the app differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import uvicorn
+
+from loop.config import ConfigError, LoggingSettings
+from loop.logging import configure_logging
+
+SettingsT = TypeVar("SettingsT")
+
+CONFIG_ERROR_STATUS = 2
+
+
+def run(
+    argv: Sequence[str] | None,
+    *,
+    prog: str,
+    description: str,
+    config_variable: str,
+    load: Callable[[str | None], SettingsT],
+    serve: Callable[[SettingsT], None],
+) -> int:
+    """Parse ``argv``, load the settings, then ``--check`` or ``serve``; the exit status."""
+    args = _parse_args(argv, prog=prog, description=description, config_variable=config_variable)
+    try:
+        settings = load(args.config)
+    except ConfigError as exc:
+        print(f"{prog}: configuration error: {exc}", file=sys.stderr)
+        return CONFIG_ERROR_STATUS
+    if args.check:
+        print(f"{prog}: configuration is valid")
+        return 0
+    serve(settings)
+    return 0
+
+
+def serve_app(
+    build: Callable[[], Any],
+    *,
+    host: str,
+    port: int,
+    data_dir: str,
+    logging_settings: LoggingSettings,
+    **uvicorn_options: Any,
+) -> None:
+    """Set up logging, make the data directory, build the app and serve it until stopped.
+
+    Uvicorn's own access log, ``Date`` and ``Server`` headers are off: the middleware
+    writes the MozLog summary and the ``Date`` Firefox reads its clock from."""
+    configure_logging(logging_settings)
+    os.makedirs(data_dir, exist_ok=True)
+    uvicorn.run(
+        build(),
+        host=host,
+        port=port,
+        lifespan="on",
+        date_header=False,
+        server_header=False,
+        access_log=False,
+        log_config=None,
+        **uvicorn_options,
+    )
+
+
+def _parse_args(
+    argv: Sequence[str] | None, *, prog: str, description: str, config_variable: str
+) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=os.environ.get(config_variable),
+        help=f"TOML configuration file (default: ${config_variable}, if set)",
+    )
+    parser.add_argument("--check", action="store_true", help="validate the settings and exit")
+    return parser.parse_args(argv)

@@ -1,0 +1,101 @@
+"""The Redis key layout: the one place Python names a key (the Lua scripts build the
+keys they reach from the ones they are given, with the same shapes).
+
+``{...}`` are Redis Cluster hash tags, so a record and its satellites share a slot.
+
+Sessions (:mod:`loop.storage.redis.sessions`):
+
+* ``s:{device}`` hash: ``k`` Hawk key, ``u`` user mac, ``i`` encrypted identity, ``e``
+  expiry, ``p:<topic>:<user>`` push target (canonical JSON) registered while the session
+  acted as ``<user>`` (as the original's ``spurls.<user>.<device>``), ``pu`` those users,
+  newline-separated; ``s:{device}:n`` zset of nonces scored by their expiry;
+* ``u:{user}:push`` set of devices with push targets; ``u:{user}:sessions`` set of the
+  devices bound to the user (account deletion).
+
+Rooms (:mod:`loop.storage.redis.rooms`):
+
+* ``r:{token}`` hash: one JSON value per :class:`~loop.storage.Room` field (``owner`` raw)
+  plus ``g``, the join generation; ``r:{token}:p`` hash participant id ->
+  ``"seq|expires_at|json"`` (``seq`` orders joins);
+* ``u:{user}:rooms`` zset of room tokens scored by ``update_time``; ``u:{user}:deleted``
+  hash token -> ``"at|expires"``;
+* ``px`` zset ``"token participant"`` scored by expiry, what the reapers walk.
+
+Accounts (:mod:`loop.storage.redis.accounts`): ``s:{device}:o`` hash of an OAuth session,
+``st``/``se`` state and its expiry, ``t``/``te`` token and its expiry.
+
+Calls (:mod:`loop.storage.redis.calls`):
+
+* ``cu:{token}`` hash: ``u`` owner, ``e`` expiry, ``d`` the call URL as JSON;
+  ``u:{user}:urls`` zset of tokens scored by ``timestamp``;
+* ``rl:{key}`` hash: ``e`` end of the rate window, ``n`` creations in it;
+* ``c:{callId}`` hash: ``e`` expiry, ``d`` the call as JSON, ``r`` termination reason,
+  ``n:caller``/``n:callee`` connected devices; ``c:{callId}:m`` set of progress markers;
+  ``u:{user}:calls`` zset of call ids scored by ``timestamp``; ``cp:<callId>`` the pub/sub
+  channel of its progress.
+
+Signalling (:mod:`loop.storage.redis.signalling`): ``sg:{<channel>}:m`` hash peer id ->
+JSON ``{"m": [peer, participant, role, data], "e": expiry, "t": listing time}``, the
+channel's members; ``sg:<channel>`` the pub/sub channel of its messages.
+
+The backend itself: ``secrets`` hash, ``heartbeat`` string.
+"""
+
+from __future__ import annotations
+
+SECRETS = "secrets"
+HEARTBEAT = "heartbeat"
+PARTICIPANT_EXPIRY = "px"
+
+
+def session(device: str) -> str:
+    return f"s:{{{device}}}"
+
+
+def nonces(device: str) -> str:
+    return f"{session(device)}:n"
+
+
+def oauth(device: str) -> str:
+    return f"{session(device)}:o"
+
+
+def user(user: str, what: str) -> str:
+    """``what``: ``push``, ``sessions``, ``rooms``, ``deleted``, ``urls`` or ``calls``."""
+    return f"u:{{{user}}}:{what}"
+
+
+def room(token: str) -> str:
+    return f"r:{{{token}}}"
+
+
+def participants(token: str) -> str:
+    return f"{room(token)}:p"
+
+
+def call_url(token: str) -> str:
+    return f"cu:{{{token}}}"
+
+
+def rate(key: str) -> str:
+    return f"rl:{{{key}}}"
+
+
+def call(call_id: str) -> str:
+    return f"c:{{{call_id}}}"
+
+
+def markers(call_id: str) -> str:
+    return f"{call(call_id)}:m"
+
+
+def progress_channel(call_id: str) -> str:
+    return f"cp:{call_id}"
+
+
+def signal_members(channel: str) -> str:
+    return f"sg:{{{channel}}}:m"
+
+
+def signal_channel(channel: str) -> str:
+    return f"sg:{channel}"

@@ -1,0 +1,117 @@
+-- The prelude of every script: the shared steps, then ``now`` (ARGV[1] of every script).
+-- The loader (loop/storage/redis/scripts.py) puts ``local MARGIN = <ms>`` before it.
+-- Keys are those of loop/storage/redis/keys.py; ``{...}`` are Redis Cluster hash tags.
+local function ttl_ms(expires_at, now)
+  local left = (tonumber(expires_at) - now) * 1000
+  if left < 0 then left = 0 end
+  return math.floor(left) + MARGIN
+end
+
+local function extend(key, ms)
+  local current = redis.call('PTTL', key)
+  if current == -1 or current < ms then redis.call('PEXPIRE', key, ms) end
+end
+
+local function room_key(token) return 'r:{' .. token .. '}' end
+
+local function push_users(listed)
+  local users = {}
+  if listed then
+    for user in string.gmatch(listed, '[^\n]+') do users[#users + 1] = user end
+  end
+  return users
+end
+
+local function push_index(user) return 'u:{' .. user .. '}:push' end
+
+local function session_key(device) return 's:{' .. device .. '}' end
+
+-- Drop ``user`` from the users a device registered push targets as (its ``pu`` list).
+local function drop_push_user(key, user)
+  local kept = {}
+  for _, other in ipairs(push_users(redis.call('HGET', key, 'pu'))) do
+    if other ~= user then kept[#kept + 1] = other end
+  end
+  if #kept > 0 then
+    redis.call('HSET', key, 'pu', table.concat(kept, '\n'))
+  else
+    redis.call('HDEL', key, 'pu')
+  end
+end
+
+-- ``u:{user}:sessions``: the devices bound to a user, for account deletion.
+local function index_session(key, user, ms)
+  if not user then return end
+  local index = 'u:{' .. user .. '}:sessions'
+  redis.call('SADD', index, string.sub(key, 4, -2))
+  extend(index, ms)
+end
+
+local function targets(user, topic, now)
+  local index = push_index(user)
+  local found, seen = {}, {}
+  for _, device in ipairs(redis.call('SMEMBERS', index)) do
+    local s = redis.call(
+      'HMGET', session_key(device), 'e', 'p:calls:' .. user, 'p:rooms:' .. user)
+    local target = s[3]
+    if topic == 'calls' then target = s[2] end
+    if not s[1] or not (s[2] or s[3]) then
+      redis.call('SREM', index, device)
+    elseif tonumber(s[1]) > now and target and not seen[target] then
+      seen[target] = true
+      found[#found + 1] = target
+    end
+  end
+  return found
+end
+
+local function live_owner(token, now)
+  local r = redis.call('HMGET', room_key(token), 'owner', 'expires_at')
+  if not r[1] or tonumber(r[2]) <= now then return nil end
+  return r[1]
+end
+
+local function index_room(owner, token, update_time, ms)
+  local key = 'u:{' .. owner .. '}:rooms'
+  redis.call('ZADD', key, update_time, token)
+  extend(key, ms)
+end
+
+local function touch(token, owner, update_time, expires_at, now)
+  local key = room_key(token)
+  local ms = ttl_ms(expires_at, now)
+  redis.call('HSET', key, 'update_time', update_time, 'expires_at', expires_at)
+  redis.call('PEXPIRE', key, ms)
+  redis.call('PEXPIRE', key .. ':p', ms)
+  index_room(owner, token, update_time, ms)
+end
+
+local function drop_room(token)
+  local key = room_key(token)
+  local members = {}
+  for _, pid in ipairs(redis.call('HKEYS', key .. ':p')) do
+    members[#members + 1] = token .. ' ' .. pid
+  end
+  if #members > 0 then redis.call('ZREM', 'px', unpack(members)) end
+  redis.call('DEL', key, key .. ':p')
+end
+
+local function participant_expiry(value)
+  local a = string.find(value, '|', 1, true)
+  local b = string.find(value, '|', a + 1, true)
+  return tonumber(string.sub(value, a + 1, b - 1)), a, b
+end
+
+local function live_participant(key, pid, now)
+  local value = redis.call('HGET', key, pid)
+  if not value then return nil end
+  local expires_at, a, b = participant_expiry(value)
+  if expires_at <= now then return nil end
+  return value, a, b
+end
+
+local function log_expiry(entry)
+  return tonumber(string.sub(entry, string.find(entry, '|', 1, true) + 1))
+end
+
+local now = tonumber(ARGV[1])

@@ -1,0 +1,99 @@
+"""Storage for Hawk sessions, their nonces, and the push registrations of their devices.
+
+Part of the :class:`~loop.storage.Storage` interface; each backend implements it in its own
+``sessions`` module (``loop/storage/sqlite/sessions.py``, ``loop/storage/redis/sessions.py``),
+and ``loop/storage/testing/sessions.py`` holds its contract.
+
+A push registration belongs to a device (a session) and to the user the device acted as
+when it registered, and lives exactly as long as that session (loop-api.md §4.6, §4.7).
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from loop.storage.errors import StorageError
+
+Topic = Literal["calls", "rooms"]
+TOPICS: tuple[Topic, ...] = ("calls", "rooms")
+
+PushTarget = str | dict[str, Any]
+"""A SimplePush URL, or a Web Push subscription ``{"endpoint", "keys": {...}}``. Opaque to
+storage, which keeps it as JSON and deduplicates by value."""
+
+
+class NonceReplayed(StorageError):
+    """This Hawk nonce was already used by this session within the timestamp window."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Session:
+    """A Hawk session. ``user_mac`` is set once the session is bound to an identity."""
+
+    hawk_id_hmac: str
+    hawk_key: str
+    user_mac: str | None = None
+    encrypted_identity: str | None = None
+    """The identity encrypted with the Hawk id, readable only during this session's requests."""
+
+    @property
+    def user(self) -> str:
+        """The key everything this session owns is filed under (loop-api.md §3.1)."""
+        return self.user_mac or self.hawk_id_hmac
+
+    @property
+    def registered(self) -> bool:
+        return self.user_mac is not None
+
+
+class SessionStorage(abc.ABC):
+    """Hawk sessions (with their nonces) and the push targets of their devices."""
+
+    # -- Hawk sessions ---------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def create_session(self, session: Session, *, now: float, ttl: float) -> None:
+        """Store a new session, alive for ``ttl`` seconds."""
+
+    @abc.abstractmethod
+    async def authenticate(
+        self, hawk_id_hmac: str, *, nonce: str, now: float, ttl: float, nonce_ttl: float
+    ) -> Session | None:
+        """Look a session up for a Hawk request, in one round trip.
+
+        Returns ``None`` when no live session has that id (nothing is recorded). Otherwise
+        records ``nonce`` for ``nonce_ttl`` seconds, raising :class:`NonceReplayed` if it
+        was already recorded for this session, and "touches" the session: it (and its push
+        registrations) live ``ttl`` seconds from ``now`` again.
+        """
+
+    @abc.abstractmethod
+    async def bind_identity(
+        self, hawk_id_hmac: str, *, user_mac: str, encrypted_identity: str, now: float, ttl: float
+    ) -> None:
+        """Bind a live session to an identity; it then acts as that user."""
+
+    @abc.abstractmethod
+    async def delete_session(self, hawk_id_hmac: str) -> None:
+        """Forget the session and its push registrations. No error if absent."""
+
+    # -- push registrations ----------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def register_push(
+        self, session: Session, targets: Mapping[Topic, PushTarget], *, now: float, ttl: float
+    ) -> None:
+        """Merge ``targets`` into this device's registration (topics not given are kept).
+        The registration lives as long as the session."""
+
+    @abc.abstractmethod
+    async def unregister_push(self, session: Session) -> None:
+        """Forget every push target of this device. No error if there was none."""
+
+    @abc.abstractmethod
+    async def push_targets(self, user: str, topic: Topic, *, now: float) -> list[PushTarget]:
+        """The targets of every live device of ``user`` for ``topic``, without duplicates,
+        in no particular order."""

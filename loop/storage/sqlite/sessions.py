@@ -1,0 +1,108 @@
+"""The SQLite side of :class:`loop.storage.sessions.SessionStorage`.
+
+A mixin of :class:`loop.storage.sqlite.SQLiteStorage`: it uses the backend's plumbing
+(``_transaction``, ``_run``). Its tables (``sessions``, ``nonces``, ``push``) are in the
+core schema of :mod:`loop.storage.sqlite.statements`, which the purge also reclaims.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from loop.storage.sessions import NonceReplayed, PushTarget, Session, Topic
+from loop.storage.sqlite.codec import dumps, json_list
+from loop.storage.sqlite.errors import wrap_sqlite_error
+from loop.storage.sqlite.statements import (
+    BIND_IDENTITY,
+    DELETE_NONCES_OF,
+    DELETE_PUSH_OF,
+    DELETE_SESSIONS,
+    INSERT_SESSION,
+    RECORD_NONCE,
+    SELECT_TARGETS,
+    TOUCH_SESSION,
+    UNREGISTER_PUSH,
+    UPSERT_PUSH,
+)
+
+IN_DEVICES = "IN (SELECT value FROM json_each(:devices))"
+ACCOUNT_DELETION = (
+    f"DELETE FROM push WHERE user = :user OR device {IN_DEVICES}",
+    f"DELETE FROM nonces WHERE hawk_id_hmac {IN_DEVICES}",
+    f"DELETE FROM sessions WHERE hawk_id_hmac {IN_DEVICES}",
+)
+"""This concern's step of account deletion (:mod:`loop.storage.sqlite.accounts`): the
+user's push registrations, and the devices in ``:devices`` with their nonces."""
+
+
+class SQLiteSessionStorage:
+    if TYPE_CHECKING:
+
+        def _run(
+            self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+        ) -> sqlite3.Cursor: ...
+
+        def _transaction(
+            self, *, write: bool, now: float | None = None
+        ) -> contextlib.AbstractContextManager[None]: ...
+
+    # -- Hawk sessions ---------------------------------------------------------------------
+
+    @wrap_sqlite_error
+    async def create_session(self, session: Session, *, now: float, ttl: float) -> None:
+        with self._transaction(write=True, now=now):
+            user, identity = session.user_mac, session.encrypted_identity
+            params = (session.hawk_id_hmac, session.hawk_key, user, identity, now + ttl)
+            self._run(INSERT_SESSION, params)
+
+    @wrap_sqlite_error
+    async def authenticate(
+        self, hawk_id_hmac: str, *, nonce: str, now: float, ttl: float, nonce_ttl: float
+    ) -> Session | None:
+        with self._transaction(write=True, now=now):
+            row = self._run(TOUCH_SESSION, (now + ttl, hawk_id_hmac, now)).fetchone()
+            if row is None:
+                return None
+            recorded = self._run(RECORD_NONCE, (hawk_id_hmac, nonce, now + nonce_ttl, now))
+            if recorded.rowcount == 0:
+                raise NonceReplayed(hawk_id_hmac)
+            return Session(hawk_id_hmac, *row)
+
+    @wrap_sqlite_error
+    async def bind_identity(
+        self, hawk_id_hmac: str, *, user_mac: str, encrypted_identity: str, now: float, ttl: float
+    ) -> None:
+        with self._transaction(write=True, now=now):
+            params = (user_mac, encrypted_identity, now + ttl, hawk_id_hmac, now)
+            self._run(BIND_IDENTITY, params)
+
+    @wrap_sqlite_error
+    async def delete_session(self, hawk_id_hmac: str) -> None:
+        with self._transaction(write=True):
+            for sql in (DELETE_PUSH_OF, DELETE_NONCES_OF, DELETE_SESSIONS):
+                self._run(sql, (json_list([hawk_id_hmac]),))
+
+    # -- push registrations ----------------------------------------------------------------
+
+    @wrap_sqlite_error
+    async def register_push(
+        self, session: Session, targets: Mapping[Topic, PushTarget], *, now: float, ttl: float
+    ) -> None:
+        """Rows carry no expiry: a target is live exactly while its device's session is."""
+        encoded = json.dumps({topic: dumps(target) for topic, target in targets.items()})
+        with self._transaction(write=True, now=now):
+            self._run(UPSERT_PUSH, (session.user, session.hawk_id_hmac, encoded))
+
+    @wrap_sqlite_error
+    async def unregister_push(self, session: Session) -> None:
+        with self._transaction(write=True):
+            self._run(UNREGISTER_PUSH, (session.user, session.hawk_id_hmac))
+
+    @wrap_sqlite_error
+    async def push_targets(self, user: str, topic: Topic, *, now: float) -> list[PushTarget]:
+        with self._transaction(write=False):
+            return [json.loads(row[1]) for row in self._run(SELECT_TARGETS, (user, topic, now))]

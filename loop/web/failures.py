@@ -1,0 +1,85 @@
+"""The one error-handler registry, shared by the Loop server and the MSISDN gateway.
+
+Every decision "which answer does this exception get" is made here: an error the spec
+names (:class:`~loop.errors.LoopError`, the gateway's
+:class:`~loop.msisdn.errors.GatewayError`) is sent as it is; a failing backend (storage,
+media provider) is 503 with ``Retry-After``; anything else is 500 errno 999 with no
+internal detail. The app factories register :func:`exception_handlers`; the middleware,
+the last line of defence for what escapes them, asks :func:`last_resort`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from loop import errors
+from loop.media import MediaError
+from loop.msisdn.errors import GatewayError
+from loop.storage import BackendError
+
+logger = logging.getLogger("loop")
+request_logger = logging.getLogger("loop.request")
+
+ERRNO_KEY = "loop.errno"
+"""Scope key where the error writer leaves the errno, for the summary log line."""
+
+BACKEND_FAILURES: tuple[type[Exception], ...] = (BackendError, MediaError)
+"""What a failing backend raises: answered 503, never 500."""
+
+Handler = Callable[[Request, Any], Awaitable[Response]]
+
+
+def is_backend_failure(exc: BaseException) -> bool:
+    return isinstance(exc, BACKEND_FAILURES)
+
+
+def last_resort(exc: Exception, retry_after: int, *, rid: str = "") -> errors.LoopError:
+    """The answer for an exception no handler took: 503 for a backend, else 500; logged
+    (with the request id when known), never sent."""
+    if is_backend_failure(exc):
+        request_logger.critical("backend failure", extra={"rid": rid, "error": repr(exc)})
+        return errors.service_unavailable(retry_after)
+    request_logger.exception("unexpected error", extra={"rid": rid})
+    return errors.internal_error()
+
+
+async def answer(request: Request, error: Any) -> Response:
+    """Send ``error`` (an :class:`~loop.errors.ErrorAnswer`), leaving its errno for the
+    summary log line."""
+    request.scope[ERRNO_KEY] = int(error.errno)
+    return errors.error_response(error)
+
+
+def exception_handlers(
+    *,
+    retry_after: int,
+    unavailable: Callable[[int], errors.ErrorAnswer],
+    http_error: Handler,
+    catch_all: bool = False,
+) -> dict[Any, Handler]:
+    """Starlette exception handlers. ``unavailable`` builds the service's own 503;
+    ``http_error`` answers Starlette's 404/405; ``catch_all`` also answers unexpected
+    exceptions here (an app without the middleware, such as the mounted gateway)."""
+
+    async def backend_failure(request: Request, exc: Any) -> Response:
+        logger.critical("backend failure: %r", exc)
+        return await answer(request, unavailable(retry_after))
+
+    async def unexpected(request: Request, exc: Any) -> Response:
+        return await answer(request, last_resort(exc, retry_after))
+
+    handlers: dict[Any, Handler] = {
+        errors.LoopError: answer,
+        GatewayError: answer,
+        HTTPException: http_error,
+    }
+    handlers.update({failure: backend_failure for failure in BACKEND_FAILURES})
+    if catch_all:
+        handlers[Exception] = unexpected
+    return handlers
