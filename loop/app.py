@@ -25,7 +25,7 @@ from loop.config import Settings
 from loop.media import MediaProvider
 from loop.media.webrtc import WebRTCProvider
 from loop.msisdn import mount as gateway_mount
-from loop.routes import accounts, calls, dockerflow, registration, signalling, websocket
+from loop.routes import accounts, calls, dockerflow, pages, registration, signalling, websocket
 from loop.routes import rooms as room_routes
 from loop.services import Services as Services
 from loop.services import services as services
@@ -50,8 +50,14 @@ def api_routes() -> list[BaseRoute]:
 
 
 def root_routes() -> list[BaseRoute]:
-    """Routes served only at the root: the call-progress websocket (loop-api.md §1.1)."""
-    return list(websocket.routes)
+    """Routes served only at the root, before the API's: the owner's web client at ``/``
+    (for browsers) and the call-progress websocket (loop-api.md §1.1)."""
+    return [*pages.home_routes, *websocket.routes]
+
+
+def page_routes() -> list[BaseRoute]:
+    """The room page at ``/{token}`` and the pages' assets, after every API route."""
+    return list(pages.routes)
 
 
 def create_app(
@@ -81,7 +87,7 @@ def create_app(
             await svc.close()
 
     app = Starlette(
-        routes=[*root_routes(), *routes, Mount(API_PREFIX, routes=routes)],
+        routes=[*root_routes(), *routes, Mount(API_PREFIX, routes=routes), *page_routes()],
         middleware=[
             Middleware(
                 LoopMiddleware,

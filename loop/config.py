@@ -60,7 +60,9 @@ class RoomsSettings:
     max_room_name_size: int = 100
     max_room_owner_size: int = 255
     token_size: int = 8
-    web_app_url: str = "http://localhost:3000/{token}"
+    web_app_url: str = ""
+    """Room links handed out; empty means ``<protocol>://<public_server_address>/{token}``,
+    the room page this server serves itself (see ``Settings.__post_init__``)."""
     hkdf_salt: Secret = Secret("")
 
 
@@ -280,6 +282,13 @@ class Settings:
     push: PushSettings = dataclasses.field(default_factory=PushSettings)
     logging: LoggingSettings = dataclasses.field(default_factory=LoggingSettings)
     metrics: MetricsSettings = dataclasses.field(default_factory=MetricsSettings)
+
+    def __post_init__(self) -> None:
+        """Room links default to this server's own room page, so the public address needs
+        setting only once."""
+        if not self.rooms.web_app_url:
+            rooms = dataclasses.replace(self.rooms, web_app_url=f"{self.server_origin}/{{token}}")
+            object.__setattr__(self, "rooms", rooms)
 
     @property
     def storage_url(self) -> str:

@@ -32,6 +32,9 @@ SERVER_AUTHORIZATION_KEY = "loop.server_authorization"
 
 _CORS_METHODS = b"GET,HEAD,PUT,PATCH,POST,DELETE"
 _CORS_DEFAULT_HEADERS = b"Content-Type,Authorization"
+_CORS_EXPOSED = b"Hawk-Session-Token,Date"
+"""What the browser pages read when served from another origin: a new session's token, and
+the server's clock for Hawk timestamps."""
 
 
 class LoopMiddleware:
@@ -118,6 +121,7 @@ class LoopMiddleware:
         if allowed_origin is not None:
             headers.append((b"access-control-allow-origin", allowed_origin))
             headers.append((b"vary", b"Origin"))
+            headers.append((b"access-control-expose-headers", _CORS_EXPOSED))
         signature = scope.get(SERVER_AUTHORIZATION_KEY)
         if signature is not None:
             headers.append((b"server-authorization", signature.encode("latin-1")))

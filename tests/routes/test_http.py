@@ -59,6 +59,7 @@ async def test_cors_allowed_origin_is_reflected(harness: Harness, path: str) -> 
     assert response.status_code in (200, 401, 404)
     assert response.headers["access-control-allow-origin"] == ALLOWED
     assert response.headers["vary"] == "Origin"
+    assert response.headers["access-control-expose-headers"] == "Hawk-Session-Token,Date"
     assert "access-control-allow-credentials" not in response.headers
 
 

@@ -24,7 +24,7 @@ async def test_create_answers_201_with_token_url_and_expiry(harness: Harness, pr
     body = response.json()
     assert set(body) == {"roomToken", "roomUrl", "expiresAt"}
     assert re.fullmatch(r"[A-Za-z0-9_-]{11}", body["roomToken"])
-    assert body["roomUrl"] == f"http://localhost:3000/{body['roomToken']}"
+    assert body["roomUrl"] == f"http://localhost:5000/{body['roomToken']}"
     assert body["expiresAt"] == int(harness.clock.now()) + 1344 * HOUR
     assert "alert" not in response.headers
 
