@@ -144,7 +144,7 @@ class Services:
             settings=settings,
             clock=clock,
             storage=backend,
-            media=media_provider or media_from_settings(settings),
+            media=media_provider or media_from_settings(settings, clock),
             push=PushNotifier.from_settings(
                 settings, http=http, metrics=metrics, storage=backend, clock=clock
             ),

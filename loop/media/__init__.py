@@ -12,6 +12,7 @@ import dataclasses
 import importlib
 from typing import Any, Literal
 
+from loop.clock import Clock, SystemClock
 from loop.config import Settings
 
 Role = Literal["publisher", "subscriber", "moderator"]
@@ -72,10 +73,12 @@ class MediaProvider(abc.ABC):
         """Release connections (default: nothing to release)."""
 
 
-def from_settings(settings: Settings) -> MediaProvider:
-    """The provider named by ``media.provider``; each module exports ``from_settings``."""
+def from_settings(settings: Settings, clock: Clock | None = None) -> MediaProvider:
+    """The provider named by ``media.provider``; each module exports
+    ``from_settings(settings, clock)``. Tokens expire by the app's clock, the one the rest
+    of the request sees."""
     module = importlib.import_module(f"loop.media.{settings.media.provider}")
-    provider = module.from_settings(settings)
+    provider = module.from_settings(settings, clock or SystemClock())
     if not isinstance(provider, MediaProvider):
         raise TypeError(f"{module.__name__}.from_settings did not return a MediaProvider")
     return provider

@@ -157,6 +157,6 @@ class FakeProvider(MediaProvider):
         return None
 
 
-def from_settings(settings: Settings) -> FakeProvider:
+def from_settings(settings: Settings, clock: Clock) -> FakeProvider:
     """``media.fake_url`` is ignored: the original only fetched it to simulate latency."""
-    return FakeProvider()
+    return FakeProvider(clock=clock)

@@ -218,7 +218,7 @@ def _unb64(text: str) -> bytes:
         raise TokenError("invalid-token") from None
 
 
-def from_settings(settings: Settings) -> WebRTCProvider:
+def from_settings(settings: Settings, clock: Clock) -> WebRTCProvider:
     scheme = "wss" if settings.protocol == "https" else "ws"
     url = f"{scheme}://{settings.public_server_address}{SIGNALLING_PATH}"
-    return WebRTCProvider(settings.webrtc, signalling_url=url)
+    return WebRTCProvider(settings.webrtc, signalling_url=url, clock=clock)
