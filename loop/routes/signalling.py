@@ -18,6 +18,7 @@ from loop.services import services
 from loop.signalling.hub import Signalling
 from loop.signalling.messages import CLOSE_TIMEOUT, error
 from loop.signalling.session import SignallingSession
+from loop.web.sockets import next_text
 
 
 class SocketTransport:
@@ -60,16 +61,13 @@ async def signalling_endpoint(websocket: WebSocket) -> None:
             if not session.joined:
                 timeout = max(0.0, hello_deadline - asyncio.get_running_loop().time())
             try:
-                message = await asyncio.wait_for(websocket.receive(), timeout)
+                text = await next_text(websocket, timeout)
             except TimeoutError:
                 await transport.send(error("timeout"))
                 await transport.close(CLOSE_TIMEOUT)
                 break
-            if message["type"] == "websocket.disconnect":
-                break
-            text = message.get("text")
             if text is None:
-                text = (message.get("bytes") or b"").decode("utf-8", "replace")
+                break
             await session.receive(text)
     finally:
         await session.finish()

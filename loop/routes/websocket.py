@@ -13,6 +13,7 @@ from starlette.websockets import WebSocket, WebSocketState
 
 from loop.calls.progress_socket import ProgressSocket
 from loop.services import Services
+from loop.web.sockets import next_text
 
 
 class StarletteTransport:
@@ -39,12 +40,9 @@ async def progress_endpoint(websocket: WebSocket) -> None:
     socket = ProgressSocket(svc, StarletteTransport(websocket))
     try:
         while not socket.closed:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                break
-            text = message.get("text")
+            text = await next_text(websocket)
             if text is None:
-                text = (message.get("bytes") or b"").decode("utf-8", "replace")
+                break
             await socket.receive(text)
     finally:
         await socket.finish()
