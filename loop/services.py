@@ -108,6 +108,11 @@ class CallServices(Configured, Protocol):
     def push(self) -> PushNotifier: ...
 
 
+BACKGROUND_STOP_TIMEOUT = 5.0
+"""Seconds shutdown waits for cancelled background jobs: one that swallowed its cancel (as
+``asyncio.wait_for`` inside a driver can on 3.11) must not keep the process alive."""
+
+
 @dataclasses.dataclass(slots=True)
 class Services:
     """Everything a request may use; one per process."""
@@ -171,7 +176,10 @@ class Services:
         )
         for task in list(self.background):
             task.cancel()
-        await asyncio.gather(*self.background, return_exceptions=True)
+        if self.background:
+            _, stuck = await asyncio.wait(list(self.background), timeout=BACKGROUND_STOP_TIMEOUT)
+            if stuck:
+                logger.warning("services.close.background_stuck", extra={"tasks": len(stuck)})
         await self.push.close()
         await self.media.close()
         await self.http.aclose()
