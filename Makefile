@@ -3,7 +3,7 @@
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-serve: ## Run the server on the embedded defaults (SQLite, fake media, :5000)
+serve: ## Run the server on the embedded defaults (SQLite, WebRTC media, :5000)
 	scripts/serve
 
 test: ## Run every test (installs the venv and redis-server when missing)
