@@ -45,6 +45,8 @@ ALGORITHM = "sha256"
 REQUIRED_ATTRIBUTES = ("id", "ts", "nonce", "mac")
 
 BAD_HEADER_FORMAT = "Bad header format"
+MISSING_ATTRIBUTES = "Missing attributes"
+INVALID_HEADER_SYNTAX = "Invalid header syntax"
 UNKNOWN_CREDENTIALS = "Unknown credentials"
 BAD_MAC = "Bad mac"
 BAD_PAYLOAD_HASH = "Bad payload hash"
@@ -146,14 +148,18 @@ async def verify_with(
 
 
 def parse(attributes_text: str) -> dict[str, str]:
-    """The header's attributes; 400 errno 110 ``Bad header format`` unless well formed
-    with every required attribute and an integer timestamp (decisions §6)."""
+    """The header's attributes, or 400 errno 110 with the text the Hawk library gives
+    (loop-api.md §3.3): ``Invalid header syntax`` for a bare ``Hawk``, ``Missing
+    attributes`` for a well-formed header lacking (or leaving empty) a required one, and
+    ``Bad header format`` for wrong parameters or a non-integer ``ts`` (decisions §6)."""
+    if not attributes_text:
+        raise _bad_header(INVALID_HEADER_SYNTAX)
     try:
         attributes = _parse_attributes(attributes_text)
     except (HawkFail, ValueError, UnicodeError):
         raise bad_header_format() from None
     if any(not attributes.get(name) for name in REQUIRED_ATTRIBUTES):
-        raise bad_header_format()
+        raise _bad_header(MISSING_ATTRIBUTES)
     if not (attributes["ts"].isascii() and attributes["ts"].isdigit()):
         raise bad_header_format()
     return attributes
@@ -190,7 +196,11 @@ def payload_hash(body: bytes, content_type: str | None) -> str:
 
 
 def bad_header_format() -> errors.LoopError:
-    return errors.LoopError(400, errors.Errno.INVALID_AUTH_TOKEN, BAD_HEADER_FORMAT)
+    return _bad_header(BAD_HEADER_FORMAT)
+
+
+def _bad_header(message: str) -> errors.LoopError:
+    return errors.LoopError(400, errors.Errno.INVALID_AUTH_TOKEN, message)
 
 
 def request_target(request: Request, protocol: str) -> tuple[str, str, str]:

@@ -225,9 +225,6 @@ async def test_replayed_request_is_refused(harness: Harness, prefix: str) -> Non
 @pytest.mark.parametrize(
     "attributes",
     [
-        "",
-        'id="abc"',
-        'id="abc", ts="1", nonce="n"',
         'id="abc", ts="soon", nonce="n", mac="m"',
         'id="abc", ts="1", nonce="n", mac="m", colour="red"',
         'id="abc", ts="1", nonce="n", mac="m", id="def"',
@@ -243,6 +240,25 @@ async def test_malformed_header_is_400_bad_header_format(
         "/registration", headers={"Authorization": f"Hawk {attributes}"}
     )
     assert_error(response, 400, 110, "Bad header format")
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        ("", "Invalid header syntax"),
+        ('id="abc"', "Missing attributes"),
+        ('id="abc", ts="1", nonce="n"', "Missing attributes"),
+        ('id="", ts="1", nonce="n", mac="m"', "Missing attributes"),
+    ],
+)
+async def test_bare_or_incomplete_header_is_400_with_hawks_text(
+    harness: Harness, attributes: str, message: str
+) -> None:
+    """loop-api.md §3.3: the Hawk library's own texts, not ``Bad header format``."""
+    response = await harness.client.delete(
+        "/registration", headers={"Authorization": f"Hawk {attributes}".strip()}
+    )
+    assert_error(response, 400, 110, message)
 
 
 @pytest.mark.parametrize(
