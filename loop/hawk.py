@@ -1,15 +1,17 @@
 """The one Hawk implementation (loop-api.md §3.3, decisions D4, D15, §6).
 
 Built from ``mohawk``'s primitives (header parser, normalised string, MACs) rather than its
-``Receiver``, for two reasons: the session lookup is asynchronous and must also record the
-nonce in the same storage round trip, and ``Receiver`` cannot verify a MAC that covers a
-payload ``hash`` while skipping the body check, which ``hawk.check_payload_hash = false``
-needs (some Firefox builds hash other bytes than they send, client-usage.md §5 item 6).
+``Receiver``, for two reasons: the session lookup is asynchronous, with the nonce recorded
+only once the MAC verified (a second storage round trip), and ``Receiver`` cannot verify a
+MAC that covers a payload ``hash`` while skipping the body check, which
+``hawk.check_payload_hash = false`` needs (some Firefox builds hash other bytes than they
+send, client-usage.md §5 item 6).
 
-Order of checks, as the original Hawk library: header syntax (400) → credentials (401
-``Unknown credentials``; a replayed nonce is caught by the same lookup) → MAC (``Bad mac``)
-→ payload hash (``Bad payload hash``) → timestamp (``Stale timestamp``, with a ``tsm`` the
-client can verify to correct its clock).
+Order of checks: header syntax (400) → credentials (401 ``Unknown credentials``) → MAC
+(``Bad mac``) → payload hash (``Bad payload hash``) → timestamp (``Stale timestamp``, with
+a ``tsm`` the client can verify to correct its clock) → nonce (``Invalid nonce``). Only a
+request that passed every other check records its nonce: one per credentials, timestamp
+and nonce (the Hawk scheme), remembered until that timestamp can no longer be accepted.
 """
 
 from __future__ import annotations
@@ -81,6 +83,11 @@ def missing_credentials() -> errors.LoopError:
 async def verify(request: Request, services: SessionServices, attributes_text: str) -> Verified:
     """Verify a Hawk header (its part after the scheme) for this request.
 
+    Two storage round trips on success: the lookup (reads only), then, once the MAC,
+    payload and timestamp check out, the acceptance that records the nonce and touches
+    the session. Recording in the lookup would let a request with a wrong MAC burn the
+    nonce of the genuine one, and the key is needed to check the MAC.
+
     On success the response MAC is left in the scope for the middleware to send as
     ``Server-Authorization``. Raises :class:`~loop.errors.LoopError` otherwise; a storage
     failure propagates as ``BackendError`` (503).
@@ -91,11 +98,15 @@ async def verify(request: Request, services: SessionServices, attributes_text: s
         sessions.append(await _lookup(services, attributes))
         return sessions[0].hawk_key
 
+    async def accept(attributes: dict[str, str]) -> None:
+        await _accept(services, attributes)
+
     settings = services.settings
     attributes = await verify_with(
         request,
         attributes_text,
         lookup=lookup,
+        accept=accept,
         protocol=settings.protocol,
         timestamp_skew=settings.hawk.timestamp_skew,
         check_payload_hash=settings.hawk.check_payload_hash,
@@ -108,19 +119,26 @@ KeyLookup = Callable[[dict[str, str]], Awaitable[str]]
 """Given the parsed header attributes, the Hawk key of ``attributes["id"]``; raises the
 :class:`~loop.errors.LoopError` to answer (e.g. 401 ``Unknown credentials``) otherwise."""
 
+Acceptance = Callable[[dict[str, str]], Awaitable[None]]
+"""Called with the attributes of a request whose MAC, payload and timestamp verified, to
+record its nonce; raises the :class:`~loop.errors.LoopError` to answer (e.g. 401
+``Invalid nonce``) otherwise."""
+
 
 async def verify_with(
     request: Request,
     attributes_text: str,
     *,
     lookup: KeyLookup,
+    accept: Acceptance | None = None,
     protocol: str,
     timestamp_skew: int,
     check_payload_hash: bool,
     now: Callable[[], float],
 ) -> dict[str, str]:
-    """:func:`verify` for any credential store (the MSISDN gateway has its own): the same
-    checks in the same order; returns the verified header attributes."""
+    """:func:`verify` for any credential store (the MSISDN gateway has its own, and no
+    nonce cache: no ``accept``): the same checks in the same order; returns the verified
+    header attributes."""
     attributes = parse(attributes_text)
     host, port, target = request_target(request, protocol)
     key = await lookup(attributes)
@@ -143,8 +161,17 @@ async def verify_with(
     if "hash" in attributes and check_payload_hash:
         await _check_payload(request, attributes["hash"])
     _check_timestamp(attributes["ts"], int(now()), timestamp_skew, credentials)
+    if accept is not None:
+        await accept(attributes)
     request.scope[SERVER_AUTHORIZATION_KEY] = _response_header(signed)
     return attributes
+
+
+def nonce_until(timestamp: int, skew: int) -> int:
+    """When a request signed at ``timestamp`` can no longer be accepted, on the server's
+    clock: :func:`_check_timestamp` accepts it while ``int(now) <= timestamp + skew``. Its
+    nonce is remembered until then, and no longer is needed."""
+    return timestamp + skew + 1
 
 
 def parse(attributes_text: str) -> dict[str, str]:
@@ -242,21 +269,34 @@ class _Signed:
 
 
 async def _lookup(services: SessionServices, attributes: dict[str, str]) -> Session:
-    """One storage round trip: find the session, record the nonce, touch the session."""
-    settings = services.settings
-    try:
-        session = await services.storage.authenticate(
-            hawk_id_hmac(settings, attributes["id"]),
-            nonce=attributes["nonce"],
-            now=services.clock.now(),
-            ttl=settings.hawk_session_duration,
-            nonce_ttl=2 * settings.hawk.timestamp_skew,
-        )
-    except NonceReplayed:
-        raise _failure(INVALID_NONCE) from None
+    """The session of ``attributes["id"]``, read only: nothing is recorded before the MAC
+    is verified."""
+    filed_as = hawk_id_hmac(services.settings, attributes["id"])
+    session = await services.storage.find_session(filed_as, now=services.clock.now())
     if session is None:
         raise _failure(UNKNOWN_CREDENTIALS)
     return session
+
+
+async def _accept(services: SessionServices, attributes: dict[str, str]) -> None:
+    """Record the verified request's ``(ts, nonce)`` for its credentials and touch the
+    session; a replay is 401 ``Invalid nonce``, a session that ended meanwhile 401
+    ``Unknown credentials``."""
+    settings = services.settings
+    timestamp = int(attributes["ts"])
+    try:
+        accepted = await services.storage.accept_request(
+            hawk_id_hmac(settings, attributes["id"]),
+            timestamp=timestamp,
+            nonce=attributes["nonce"],
+            now=services.clock.now(),
+            ttl=settings.hawk_session_duration,
+            nonce_until=nonce_until(timestamp, settings.hawk.timestamp_skew),
+        )
+    except NonceReplayed:
+        raise _failure(INVALID_NONCE) from None
+    if not accepted:
+        raise _failure(UNKNOWN_CREDENTIALS)
 
 
 async def _check_payload(request: Request, their_hash: str) -> None:

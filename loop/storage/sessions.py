@@ -26,7 +26,12 @@ storage, which keeps it as JSON and deduplicates by value."""
 
 
 class NonceReplayed(StorageError):
-    """This Hawk nonce was already used by this session within the timestamp window."""
+    """This Hawk nonce was already used by this session with this timestamp."""
+
+
+def nonce_member(timestamp: int, nonce: str) -> str:
+    """How a backend files a nonce: ``<ts>:<nonce>``, unambiguous since ``ts`` is digits."""
+    return f"{timestamp}:{nonce}"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -59,15 +64,33 @@ class SessionStorage(abc.ABC):
         """Store a new session, alive for ``ttl`` seconds."""
 
     @abc.abstractmethod
-    async def authenticate(
-        self, hawk_id_hmac: str, *, nonce: str, now: float, ttl: float, nonce_ttl: float
-    ) -> Session | None:
-        """Look a session up for a Hawk request, in one round trip.
+    async def find_session(self, hawk_id_hmac: str, *, now: float) -> Session | None:
+        """The live session with that id, or ``None``; reads only (one round trip).
 
-        Returns ``None`` when no live session has that id (nothing is recorded). Otherwise
-        records ``nonce`` for ``nonce_ttl`` seconds, raising :class:`NonceReplayed` if it
-        was already recorded for this session, and "touches" the session: it (and its push
-        registrations) live ``ttl`` seconds from ``now`` again.
+        A Hawk request is looked up with this, its MAC verified with the key found, and
+        only then :meth:`accept_request` records its nonce: a forged request neither burns
+        the nonce of the genuine one nor keeps the session alive.
+        """
+
+    @abc.abstractmethod
+    async def accept_request(
+        self,
+        hawk_id_hmac: str,
+        *,
+        timestamp: int,
+        nonce: str,
+        now: float,
+        ttl: float,
+        nonce_until: float,
+    ) -> bool:
+        """Record a verified request's nonce and touch its session, in one round trip.
+
+        Hawk nonces are unique per credentials, timestamp and nonce: the pair
+        ``(timestamp, nonce)`` is remembered until ``nonce_until`` (exclusive; the moment
+        the timestamp can no longer be accepted), and raises :class:`NonceReplayed` if it
+        is still remembered for this session, touching nothing. Otherwise the session (and
+        its push registrations) live ``ttl`` seconds from ``now`` again. Returns ``False``,
+        recording nothing, when the session is no longer live.
         """
 
     @abc.abstractmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import re
 from types import SimpleNamespace
 from typing import Any
 
@@ -220,6 +221,80 @@ async def test_replayed_request_is_refused(harness: Harness, prefix: str) -> Non
     assert replay.headers["www-authenticate"] == 'Hawk error="Invalid nonce"'
     other = await harness.client.delete("/registration", hawk=session, nonce="other")
     assert other.status_code == 204
+
+
+def signed_at(session: HawkSession, timestamp: int, nonce: str, *, mac: str = "") -> str:
+    """A Hawk header for ``DELETE /registration`` signed at ``timestamp`` (server clock
+    or not), with its MAC replaced by ``mac`` when given."""
+    sender = mohawk.Sender(
+        session.credentials,
+        BASE + "/registration",
+        "DELETE",
+        content=mohawk.base.EmptyValue,
+        content_type=mohawk.base.EmptyValue,
+        always_hash_content=False,
+        nonce=nonce,
+        _timestamp=timestamp,
+    )
+    header = str(sender.request_header)
+    return re.sub(r'mac="[^"]*"', f'mac="{mac}"', header) if mac else header
+
+
+async def delete_with(harness: Harness, header: str) -> httpx.Response:
+    return await harness.client.http.delete("/registration", headers={"Authorization": header})
+
+
+async def test_nonce_is_kept_until_its_timestamp_can_no_longer_be_accepted(
+    harness: Harness,
+) -> None:
+    """Issue 12: signed at now+60 (inside the skew), the nonce was forgotten 120 s after
+    first use while the timestamp was still acceptable, so the replay at +120.3 went in."""
+    session = await harness.client.register()
+    header = signed_at(session, int(harness.clock.now()) + 60, "early")
+    assert (await delete_with(harness, header)).status_code == 204
+    harness.clock.advance(119.9)
+    assert_error(await delete_with(harness, header), 401, 110, "Invalid nonce")
+    harness.clock.advance(0.4)
+    assert_error(await delete_with(harness, header), 401, 110, "Invalid nonce")
+    harness.clock.advance(0.7)
+    assert_error(await delete_with(harness, header), 401, 110, "Stale timestamp")
+
+
+async def test_a_wrong_mac_does_not_burn_the_nonce(harness: Harness) -> None:
+    session = await harness.client.register()
+    now = int(harness.clock.now())
+    forged = signed_at(session, now, "shared", mac="AAAA")
+    assert_error(await delete_with(harness, forged), 401, 110, "Bad mac")
+    assert (await delete_with(harness, signed_at(session, now, "shared"))).status_code == 204
+
+
+async def test_a_stale_request_does_not_burn_the_nonce(harness: Harness) -> None:
+    session = await harness.client.register()
+    now = int(harness.clock.now())
+    stale = signed_at(session, now - 61, "shared")
+    assert_error(await delete_with(harness, stale), 401, 110, "Stale timestamp")
+    assert (await delete_with(harness, signed_at(session, now, "shared"))).status_code == 204
+
+
+async def test_same_nonce_with_another_timestamp_is_not_a_replay(harness: Harness) -> None:
+    """Hawk nonces are unique per credentials, timestamp and nonce."""
+    session = await harness.client.register()
+    now = int(harness.clock.now())
+    assert (await delete_with(harness, signed_at(session, now, "shared"))).status_code == 204
+    assert (await delete_with(harness, signed_at(session, now + 1, "shared"))).status_code == 204
+    replay = await delete_with(harness, signed_at(session, now + 1, "shared"))
+    assert_error(replay, 401, 110, "Invalid nonce")
+
+
+async def test_a_forged_request_does_not_keep_the_session_alive(harness: Harness) -> None:
+    duration = harness.services.settings.hawk_session_duration
+    session = await harness.client.register()
+    harness.clock.advance(duration - 10)
+    forged = signed_at(session, int(harness.clock.now()), "n", mac="AAAA")
+    assert_error(await delete_with(harness, forged), 401, 110, "Bad mac")
+    harness.clock.advance(10)
+    expired = signed_at(session, int(harness.clock.now()), "m")
+    assert_error(await delete_with(harness, expired), 401, 110, "Unknown credentials")
 
 
 @pytest.mark.parametrize(
@@ -453,12 +528,8 @@ async def test_session_expires_after_its_duration(harness: Harness) -> None:
 async def test_session_is_filed_under_the_hmac_of_its_id(harness: Harness) -> None:
     session = await harness.client.register()
     services = harness.services
-    found = await services.storage.authenticate(
-        hawk_id_hmac(services.settings, session.id),
-        nonce="probe",
-        now=harness.clock.now(),
-        ttl=60,
-        nonce_ttl=60,
+    found = await services.storage.find_session(
+        hawk_id_hmac(services.settings, session.id), now=harness.clock.now()
     )
     assert found is not None and found.hawk_key == session.key
 
@@ -471,7 +542,7 @@ async def test_storage_failure_during_lookup_is_503(
     async def failing(*args: Any, **kwargs: Any) -> None:
         raise BackendError(message="down")
 
-    monkeypatch.setattr(harness.services.storage, "authenticate", failing)
+    monkeypatch.setattr(harness.services.storage, "find_session", failing)
     response = await harness.client.delete("/registration", hawk=session)
     assert_error(response, 503, 201, "Service Unavailable")
     assert response.headers["retry-after"] == str(harness.services.settings.retry_after)

@@ -143,10 +143,13 @@ class TestScripts:
 
     async def test_domain_outcomes_are_not_backend_errors(self, storage: RedisStorage) -> None:
         session = await open_session(storage, make_session())
-        await storage.authenticate(session.hawk_id_hmac, nonce="n", now=T0, ttl=100, nonce_ttl=60)
+        accepted = await storage.accept_request(
+            session.hawk_id_hmac, timestamp=T0, nonce="n", now=T0, ttl=100, nonce_until=T0 + 60
+        )
+        assert accepted
         with pytest.raises(NonceReplayed):
-            await storage.authenticate(
-                session.hawk_id_hmac, nonce="n", now=T0, ttl=100, nonce_ttl=60
+            await storage.accept_request(
+                session.hawk_id_hmac, timestamp=T0, nonce="n", now=T0, ttl=100, nonce_until=T0 + 60
             )
 
 
@@ -226,7 +229,9 @@ class TestNativeTTLs:
     ) -> None:
         session = make_session(user_mac="mac-1")
         await open_session(storage, session, targets={"rooms": "r", "calls": "c"})
-        await storage.authenticate(session.hawk_id_hmac, nonce="n", now=T0, ttl=100, nonce_ttl=60)
+        await storage.accept_request(
+            session.hawk_id_hmac, timestamp=T0, nonce="n", now=T0, ttl=100, nonce_until=T0 + 60
+        )
         await storage.create_room(make_room(owner="mac-1"), now=T0)
         await storage.create_room(make_room("room-2", owner="mac-1"), now=T0)
         await join(storage, "room-1", make_participant())

@@ -42,9 +42,7 @@ class TestSQLiteStorage(StorageContract):
         try:
             state = await second.get_room("room-1", now=T0)
             assert state is not None and state.room == make_room()
-            found = await second.authenticate(
-                "hawk-device-1", nonce="n", now=T0, ttl=100, nonce_ttl=60
-            )
+            found = await second.find_session("hawk-device-1", now=T0)
             assert found == make_session()
             assert await second.ensure_secrets({"a": "2"}) == {"a": "1"}
         finally:

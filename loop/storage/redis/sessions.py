@@ -13,10 +13,11 @@ from loop.storage.redis import codec, keys
 from loop.storage.redis.codec import number
 from loop.storage.redis.errors import wrap_redis_error
 from loop.storage.redis.scripts import Script, load
-from loop.storage.sessions import NonceReplayed, PushTarget, Session, Topic
+from loop.storage.sessions import NonceReplayed, PushTarget, Session, Topic, nonce_member
 
 CREATE_SESSION = load("create_session")
-AUTHENTICATE = load("authenticate")
+FIND_SESSION = load("find_session")
+ACCEPT_REQUEST = load("accept_request")
 BIND_IDENTITY = load("bind_identity")
 DELETE_SESSION = load("delete_session")
 REGISTER_PUSH = load("register_push")
@@ -45,22 +46,32 @@ class RedisSessionStorage:
         await self._run(CREATE_SESSION, _session_keys(session.hawk_id_hmac), number(now), *fields)
 
     @wrap_redis_error
-    async def authenticate(
-        self, hawk_id_hmac: str, *, nonce: str, now: float, ttl: float, nonce_ttl: float
-    ) -> Session | None:
+    async def find_session(self, hawk_id_hmac: str, *, now: float) -> Session | None:
+        reply = await self._run(FIND_SESSION, [keys.session(hawk_id_hmac)], number(now))
+        return None if reply is None else codec.session_from_reply(hawk_id_hmac, reply)
+
+    @wrap_redis_error
+    async def accept_request(
+        self,
+        hawk_id_hmac: str,
+        *,
+        timestamp: int,
+        nonce: str,
+        now: float,
+        ttl: float,
+        nonce_until: float,
+    ) -> bool:
         reply = await self._run(
-            AUTHENTICATE,
+            ACCEPT_REQUEST,
             _session_keys(hawk_id_hmac),
             number(now),
-            nonce,
+            nonce_member(timestamp, nonce),
             number(now + ttl),
-            number(now + nonce_ttl),
+            number(nonce_until),
         )
-        if reply is None:
-            return None
         if reply == "replayed":
             raise NonceReplayed()
-        return codec.session_from_reply(hawk_id_hmac, reply)
+        return reply is not None
 
     @wrap_redis_error
     async def bind_identity(

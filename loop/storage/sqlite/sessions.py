@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from loop.storage.sessions import NonceReplayed, PushTarget, Session, Topic
+from loop.storage.sessions import NonceReplayed, PushTarget, Session, Topic, nonce_member
 from loop.storage.sqlite.codec import dumps, json_list
 from loop.storage.sqlite.errors import wrap_sqlite_error
 from loop.storage.sqlite.statements import (
@@ -23,6 +23,7 @@ from loop.storage.sqlite.statements import (
     DELETE_SESSIONS,
     INSERT_SESSION,
     RECORD_NONCE,
+    SELECT_SESSION,
     SELECT_TARGETS,
     TOUCH_SESSION,
     UNREGISTER_PUSH,
@@ -60,17 +61,31 @@ class SQLiteSessionStorage:
             self._run(INSERT_SESSION, params)
 
     @wrap_sqlite_error
-    async def authenticate(
-        self, hawk_id_hmac: str, *, nonce: str, now: float, ttl: float, nonce_ttl: float
-    ) -> Session | None:
+    async def find_session(self, hawk_id_hmac: str, *, now: float) -> Session | None:
+        with self._transaction(write=False):
+            row = self._run(SELECT_SESSION, (hawk_id_hmac, now)).fetchone()
+            return None if row is None else Session(hawk_id_hmac, *row)
+
+    @wrap_sqlite_error
+    async def accept_request(
+        self,
+        hawk_id_hmac: str,
+        *,
+        timestamp: int,
+        nonce: str,
+        now: float,
+        ttl: float,
+        nonce_until: float,
+    ) -> bool:
         with self._transaction(write=True, now=now):
-            row = self._run(TOUCH_SESSION, (now + ttl, hawk_id_hmac, now)).fetchone()
-            if row is None:
-                return None
-            recorded = self._run(RECORD_NONCE, (hawk_id_hmac, nonce, now + nonce_ttl, now))
+            if self._run(SELECT_SESSION, (hawk_id_hmac, now)).fetchone() is None:
+                return False
+            member = nonce_member(timestamp, nonce)
+            recorded = self._run(RECORD_NONCE, (hawk_id_hmac, member, nonce_until, now))
             if recorded.rowcount == 0:
                 raise NonceReplayed(hawk_id_hmac)
-            return Session(hawk_id_hmac, *row)
+            self._run(TOUCH_SESSION, (now + ttl, hawk_id_hmac, now))
+            return True
 
     @wrap_sqlite_error
     async def bind_identity(
