@@ -35,6 +35,7 @@ from mohawk.util import (
 from starlette.requests import Request
 
 from loop import errors
+from loop.config import HOST_PORT
 from loop.crypto import constant_time_equals
 from loop.services import SessionServices
 from loop.sessions import hawk_id_hmac as hawk_id_hmac
@@ -55,10 +56,6 @@ BAD_PAYLOAD_HASH = "Bad payload hash"
 INVALID_NONCE = "Invalid nonce"
 STALE_TIMESTAMP = "Stale timestamp"
 INVALID_HOST = "Invalid Host header"
-
-_HOST = re.compile(
-    r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::(?P<port>[0-9]{1,5}))?"
-)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -108,6 +105,9 @@ async def verify(request: Request, services: SessionServices, attributes_text: s
         lookup=lookup,
         accept=accept,
         protocol=settings.protocol,
+        public_address=(
+            settings.public_server_address if settings.hawk.check_host == "public" else None
+        ),
         timestamp_skew=settings.hawk.timestamp_skew,
         check_payload_hash=settings.hawk.check_payload_hash,
         now=services.clock.now,
@@ -132,15 +132,17 @@ async def verify_with(
     lookup: KeyLookup,
     accept: Acceptance | None = None,
     protocol: str,
+    public_address: str | None = None,
     timestamp_skew: int,
     check_payload_hash: bool,
     now: Callable[[], float],
 ) -> dict[str, str]:
     """:func:`verify` for any credential store (the MSISDN gateway has its own, and no
     nonce cache: no ``accept``): the same checks in the same order; returns the verified
-    header attributes."""
+    header attributes. The MAC covers ``public_address`` when given, else the ``Host``
+    header."""
     attributes = parse(attributes_text)
-    host, port, target = request_target(request, protocol)
+    host, port, target = request_target(request, protocol, public_address)
     key = await lookup(attributes)
     credentials = {"id": attributes["id"], "key": key, "algorithm": ALGORITHM}
     signed = _Signed(
@@ -230,14 +232,23 @@ def _bad_header(message: str) -> errors.LoopError:
     return errors.LoopError(400, errors.Errno.INVALID_AUTH_TOKEN, message)
 
 
-def request_target(request: Request, protocol: str) -> tuple[str, str, str]:
+def request_target(
+    request: Request, protocol: str, public_address: str | None = None
+) -> tuple[str, str, str]:
     """``(host, port, target)`` as the client signed them: its ``Host`` (port 80 unless
-    given, 443 when TLS ends in front of us) and the request target exactly as sent (path
-    with ``/v0`` when used, and query string)."""
-    match = _HOST.fullmatch(request.headers.get("host", "").strip())
-    if match is None:
-        raise errors.LoopError(400, errors.Errno.INVALID_AUTH_TOKEN, INVALID_HOST)
-    port = "443" if protocol == "https" else match["port"] or "80"
+    given, 443 when TLS ends in front of us), or ``public_address`` when given (a proxy
+    in front may rewrite ``Host``; its port, else 80 or 443 by protocol), and the request
+    target exactly as sent (path with ``/v0`` when used, and query string)."""
+    if public_address is None:
+        match = HOST_PORT.fullmatch(request.headers.get("host", "").strip())
+        if match is None:
+            raise errors.LoopError(400, errors.Errno.INVALID_AUTH_TOKEN, INVALID_HOST)
+        port = "443" if protocol == "https" else match["port"] or "80"
+    else:
+        match = HOST_PORT.fullmatch(public_address)
+        if match is None:  # validated at start-up (loop.config)
+            raise ValueError(f"public_server_address {public_address!r} is not host[:port]")
+        port = match["port"] or ("443" if protocol == "https" else "80")
     scope = request.scope
     raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
     target = raw_path.split(b"?", 1)[0].decode("latin-1")

@@ -170,6 +170,58 @@ async def test_port_is_443_behind_tls(
     assert response.status_code == (204 if ok else 401), response.text
 
 
+@pytest.mark.parametrize(
+    ("public", "protocol", "signed_url", "ok"),
+    [
+        ("loop.example.org", "https", "https://loop.example.org/registration", True),
+        ("loop.example.org:8443", "https", "https://loop.example.org:8443/registration", True),
+        ("loop.example.org", "http", "http://loop.example.org/registration", True),
+        ("LOOP.example.org:8080", "http", "http://loop.example.org:8080/registration", True),
+        ("[::1]:5000", "http", "http://[::1]:5000/registration", True),
+        ("loop.example.org", "https", BASE + "/registration", False),
+        ("loop.example.org", "https", "https://other.example.org/registration", False),
+        ("loop.example.org:8443", "https", "https://loop.example.org/registration", False),
+    ],
+)
+async def test_check_host_public_verifies_against_the_public_address(
+    harness: Harness, public: str, protocol: str, signed_url: str, ok: bool
+) -> None:
+    """Behind a proxy that rewrites ``Host``, clients sign the public address."""
+    session = await harness.client.register()
+    configure(
+        harness,
+        hawk=HawkSettings(check_host="public"),
+        public_server_address=public,
+        protocol=protocol,
+    )
+    response = await signed(
+        harness,
+        session,
+        "DELETE",
+        "/registration",
+        signed_url=signed_url,
+        headers={"Host": "10.0.0.7:5000"},
+    )
+    if ok:
+        assert response.status_code == 204, response.text
+    else:
+        assert_error(response, 401, 110, "Bad mac")
+
+
+async def test_check_host_request_is_the_default(harness: Harness) -> None:
+    assert harness.services.settings.hawk.check_host == "request"
+    session = await harness.client.register()
+    configure(harness, public_server_address="loop.example.org")
+    public = await signed(
+        harness,
+        session,
+        "DELETE",
+        "/registration",
+        signed_url="http://loop.example.org/registration",
+    )
+    assert_error(public, 401, 110, "Bad mac")
+
+
 @pytest.mark.parametrize("host", ["", "exa mple.com", "example.com:port", "[::1", "a:1:2"])
 async def test_invalid_host_header_is_400(harness: Harness, host: str) -> None:
     session = await harness.client.register()
