@@ -1,17 +1,19 @@
 """The one Hawk implementation (loop-api.md §3.3, decisions D4, D15, §6).
 
 Built from ``mohawk``'s primitives (header parser, normalised string, MACs) rather than its
-``Receiver``, for two reasons: the session lookup is asynchronous, with the nonce recorded
-only once the MAC verified (a second storage round trip), and ``Receiver`` cannot verify a
-MAC that covers a payload ``hash`` while skipping the body check, which
-``hawk.check_payload_hash = false`` needs (some Firefox builds hash other bytes than they
-send, client-usage.md §5 item 6).
+``Receiver``, for two reasons: the session lookup is asynchronous and records the nonce in
+the same storage round trip, and ``Receiver`` cannot verify a MAC that covers a payload
+``hash`` while skipping the body check, which ``hawk.check_payload_hash = false`` needs
+(some Firefox builds hash other bytes than they send, client-usage.md §5 item 6).
 
-Order of checks: header syntax (400) → credentials (401 ``Unknown credentials``) → MAC
-(``Bad mac``) → payload hash (``Bad payload hash``) → timestamp (``Stale timestamp``, with
-a ``tsm`` the client can verify to correct its clock) → nonce (``Invalid nonce``). Only a
-request that passed every other check records its nonce: one per credentials, timestamp
-and nonce (the Hawk scheme), remembered until that timestamp can no longer be accepted.
+Order of checks: header syntax (400) → credentials (401 ``Unknown credentials``; a replay,
+the same timestamp, nonce and MAC again, is caught by the same lookup: ``Invalid nonce``)
+→ MAC (``Bad mac``) → payload hash (``Bad payload hash``) → timestamp (``Stale
+timestamp``, with a ``tsm`` the client can verify to correct its clock). A request is
+remembered (per credentials, timestamp and nonce, as the Hawk scheme has it, and MAC)
+until its timestamp can no longer be accepted. The MAC is part of it because only the
+lookup yields the key to check it: a forged request is filed under its own MAC and cannot
+burn the genuine one's nonce, while a replayed header carries the very same MAC.
 """
 
 from __future__ import annotations
@@ -80,10 +82,9 @@ def missing_credentials() -> errors.LoopError:
 async def verify(request: Request, services: SessionServices, attributes_text: str) -> Verified:
     """Verify a Hawk header (its part after the scheme) for this request.
 
-    Two storage round trips on success: the lookup (reads only), then, once the MAC,
-    payload and timestamp check out, the acceptance that records the nonce and touches
-    the session. Recording in the lookup would let a request with a wrong MAC burn the
-    nonce of the genuine one, and the key is needed to check the MAC.
+    One storage round trip: the lookup records the request's timestamp, nonce *and MAC*
+    (the key to check the MAC is only known after it), so a request with a wrong MAC
+    cannot burn the nonce of the genuine one, and a replay (the same MAC) is refused.
 
     On success the response MAC is left in the scope for the middleware to send as
     ``Server-Authorization``. Raises :class:`~loop.errors.LoopError` otherwise; a storage
@@ -95,15 +96,11 @@ async def verify(request: Request, services: SessionServices, attributes_text: s
         sessions.append(await _lookup(services, attributes))
         return sessions[0].hawk_key
 
-    async def accept(attributes: dict[str, str]) -> None:
-        await _accept(services, attributes)
-
     settings = services.settings
     attributes = await verify_with(
         request,
         attributes_text,
         lookup=lookup,
-        accept=accept,
         protocol=settings.protocol,
         public_address=(
             settings.public_server_address if settings.hawk.check_host == "public" else None
@@ -119,18 +116,12 @@ KeyLookup = Callable[[dict[str, str]], Awaitable[str]]
 """Given the parsed header attributes, the Hawk key of ``attributes["id"]``; raises the
 :class:`~loop.errors.LoopError` to answer (e.g. 401 ``Unknown credentials``) otherwise."""
 
-Acceptance = Callable[[dict[str, str]], Awaitable[None]]
-"""Called with the attributes of a request whose MAC, payload and timestamp verified, to
-record its nonce; raises the :class:`~loop.errors.LoopError` to answer (e.g. 401
-``Invalid nonce``) otherwise."""
-
 
 async def verify_with(
     request: Request,
     attributes_text: str,
     *,
     lookup: KeyLookup,
-    accept: Acceptance | None = None,
     protocol: str,
     public_address: str | None = None,
     timestamp_skew: int,
@@ -138,7 +129,7 @@ async def verify_with(
     now: Callable[[], float],
 ) -> dict[str, str]:
     """:func:`verify` for any credential store (the MSISDN gateway has its own, and no
-    nonce cache: no ``accept``): the same checks in the same order; returns the verified
+    nonce cache): the same checks in the same order; returns the verified
     header attributes. The MAC covers ``public_address`` when given, else the ``Host``
     header."""
     attributes = parse(attributes_text)
@@ -163,8 +154,6 @@ async def verify_with(
     if "hash" in attributes and check_payload_hash:
         await _check_payload(request, attributes["hash"])
     _check_timestamp(attributes["ts"], int(now()), timestamp_skew, credentials)
-    if accept is not None:
-        await accept(attributes)
     request.scope[SERVER_AUTHORIZATION_KEY] = _response_header(signed)
     return attributes
 
@@ -280,34 +269,25 @@ class _Signed:
 
 
 async def _lookup(services: SessionServices, attributes: dict[str, str]) -> Session:
-    """The session of ``attributes["id"]``, read only: nothing is recorded before the MAC
-    is verified."""
-    filed_as = hawk_id_hmac(services.settings, attributes["id"])
-    session = await services.storage.find_session(filed_as, now=services.clock.now())
-    if session is None:
-        raise _failure(UNKNOWN_CREDENTIALS)
-    return session
-
-
-async def _accept(services: SessionServices, attributes: dict[str, str]) -> None:
-    """Record the verified request's ``(ts, nonce)`` for its credentials and touch the
-    session; a replay is 401 ``Invalid nonce``, a session that ended meanwhile 401
-    ``Unknown credentials``."""
+    """One storage round trip: find the session, record the request (timestamp, nonce,
+    MAC) until its timestamp can no longer be accepted, touch the session."""
     settings = services.settings
     timestamp = int(attributes["ts"])
     try:
-        accepted = await services.storage.accept_request(
+        session = await services.storage.authenticate(
             hawk_id_hmac(settings, attributes["id"]),
             timestamp=timestamp,
             nonce=attributes["nonce"],
+            mac=attributes["mac"],
             now=services.clock.now(),
             ttl=settings.hawk_session_duration,
             nonce_until=nonce_until(timestamp, settings.hawk.timestamp_skew),
         )
     except NonceReplayed:
         raise _failure(INVALID_NONCE) from None
-    if not accepted:
+    if session is None:
         raise _failure(UNKNOWN_CREDENTIALS)
+    return session
 
 
 async def _check_payload(request: Request, their_hash: str) -> None:

@@ -26,12 +26,13 @@ storage, which keeps it as JSON and deduplicates by value."""
 
 
 class NonceReplayed(StorageError):
-    """This Hawk nonce was already used by this session with this timestamp."""
+    """This session already made a request with this timestamp, nonce and MAC."""
 
 
-def nonce_member(timestamp: int, nonce: str) -> str:
-    """How a backend files a nonce: ``<ts>:<nonce>``, unambiguous since ``ts`` is digits."""
-    return f"{timestamp}:{nonce}"
+def nonce_member(timestamp: int, nonce: str, mac: str) -> str:
+    """How a backend files a request: ``<ts>:<nonce>:<mac>``, unambiguous since ``ts`` is
+    digits and a MAC is base64 (no colon)."""
+    return f"{timestamp}:{nonce}:{mac}"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -64,33 +65,30 @@ class SessionStorage(abc.ABC):
         """Store a new session, alive for ``ttl`` seconds."""
 
     @abc.abstractmethod
-    async def find_session(self, hawk_id_hmac: str, *, now: float) -> Session | None:
-        """The live session with that id, or ``None``; reads only (one round trip).
-
-        A Hawk request is looked up with this, its MAC verified with the key found, and
-        only then :meth:`accept_request` records its nonce: a forged request neither burns
-        the nonce of the genuine one nor keeps the session alive.
-        """
-
-    @abc.abstractmethod
-    async def accept_request(
+    async def authenticate(
         self,
         hawk_id_hmac: str,
         *,
         timestamp: int,
         nonce: str,
+        mac: str,
         now: float,
         ttl: float,
         nonce_until: float,
-    ) -> bool:
-        """Record a verified request's nonce and touch its session, in one round trip.
+    ) -> Session | None:
+        """Look a session up for a Hawk request and record the request, in one round trip.
 
-        Hawk nonces are unique per credentials, timestamp and nonce: the pair
-        ``(timestamp, nonce)`` is remembered until ``nonce_until`` (exclusive; the moment
-        the timestamp can no longer be accepted), and raises :class:`NonceReplayed` if it
-        is still remembered for this session, touching nothing. Otherwise the session (and
-        its push registrations) live ``ttl`` seconds from ``now`` again. Returns ``False``,
-        recording nothing, when the session is no longer live.
+        Returns ``None`` when no live session has that id (nothing is recorded). Otherwise
+        the request's ``(timestamp, nonce, mac)`` is remembered until ``nonce_until``
+        (exclusive: when the timestamp can no longer be accepted; nothing is recorded if
+        that has passed), raising :class:`NonceReplayed`, touching nothing, if it still
+        is; and the session (with its push registrations) lives ``ttl`` seconds from
+        ``now`` again.
+
+        The MAC is part of what is remembered because the key to verify it is only known
+        after this lookup: a request with a wrong MAC is recorded under its own MAC, so it
+        cannot burn the nonce of the genuine request (whose MAC it cannot forge), while a
+        replayed header carries the very same MAC.
         """
 
     @abc.abstractmethod

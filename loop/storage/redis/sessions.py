@@ -16,8 +16,7 @@ from loop.storage.redis.scripts import Script, load
 from loop.storage.sessions import NonceReplayed, PushTarget, Session, Topic, nonce_member
 
 CREATE_SESSION = load("create_session")
-FIND_SESSION = load("find_session")
-ACCEPT_REQUEST = load("accept_request")
+AUTHENTICATE = load("authenticate")
 BIND_IDENTITY = load("bind_identity")
 DELETE_SESSION = load("delete_session")
 REGISTER_PUSH = load("register_push")
@@ -46,32 +45,30 @@ class RedisSessionStorage:
         await self._run(CREATE_SESSION, _session_keys(session.hawk_id_hmac), number(now), *fields)
 
     @wrap_redis_error
-    async def find_session(self, hawk_id_hmac: str, *, now: float) -> Session | None:
-        reply = await self._run(FIND_SESSION, [keys.session(hawk_id_hmac)], number(now))
-        return None if reply is None else codec.session_from_reply(hawk_id_hmac, reply)
-
-    @wrap_redis_error
-    async def accept_request(
+    async def authenticate(
         self,
         hawk_id_hmac: str,
         *,
         timestamp: int,
         nonce: str,
+        mac: str,
         now: float,
         ttl: float,
         nonce_until: float,
-    ) -> bool:
+    ) -> Session | None:
         reply = await self._run(
-            ACCEPT_REQUEST,
+            AUTHENTICATE,
             _session_keys(hawk_id_hmac),
             number(now),
-            nonce_member(timestamp, nonce),
+            nonce_member(timestamp, nonce, mac),
             number(now + ttl),
             number(nonce_until),
         )
+        if reply is None:
+            return None
         if reply == "replayed":
             raise NonceReplayed()
-        return reply is not None
+        return codec.session_from_reply(hawk_id_hmac, reply)
 
     @wrap_redis_error
     async def bind_identity(

@@ -61,31 +61,28 @@ class SQLiteSessionStorage:
             self._run(INSERT_SESSION, params)
 
     @wrap_sqlite_error
-    async def find_session(self, hawk_id_hmac: str, *, now: float) -> Session | None:
-        with self._transaction(write=False):
-            row = self._run(SELECT_SESSION, (hawk_id_hmac, now)).fetchone()
-            return None if row is None else Session(hawk_id_hmac, *row)
-
-    @wrap_sqlite_error
-    async def accept_request(
+    async def authenticate(
         self,
         hawk_id_hmac: str,
         *,
         timestamp: int,
         nonce: str,
+        mac: str,
         now: float,
         ttl: float,
         nonce_until: float,
-    ) -> bool:
+    ) -> Session | None:
         with self._transaction(write=True, now=now):
-            if self._run(SELECT_SESSION, (hawk_id_hmac, now)).fetchone() is None:
-                return False
-            member = nonce_member(timestamp, nonce)
-            recorded = self._run(RECORD_NONCE, (hawk_id_hmac, member, nonce_until, now))
-            if recorded.rowcount == 0:
-                raise NonceReplayed(hawk_id_hmac)
+            row = self._run(SELECT_SESSION, (hawk_id_hmac, now)).fetchone()
+            if row is None:
+                return None
+            if nonce_until > now:
+                member = nonce_member(timestamp, nonce, mac)
+                recorded = self._run(RECORD_NONCE, (hawk_id_hmac, member, nonce_until, now))
+                if recorded.rowcount == 0:
+                    raise NonceReplayed(hawk_id_hmac)
             self._run(TOUCH_SESSION, (now + ttl, hawk_id_hmac, now))
-            return True
+            return Session(hawk_id_hmac, *row)
 
     @wrap_sqlite_error
     async def bind_identity(

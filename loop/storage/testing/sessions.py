@@ -29,20 +29,20 @@ async def auth(
     nonce: str = "",
     ttl: float = 100,
     timestamp: int = T0,
+    mac: str = "mac",
     nonce_until: float | None = None,
 ) -> Session | None:
-    """Accept a request as the Hawk check does (with a nonce of its own, one per ``now``,
-    unless one is given; remembered ``NONCE_TTL`` seconds unless told), then look its
-    session up: the session, or ``None`` when there is no live one."""
-    accepted = await storage.accept_request(
+    """Authenticate a request with a nonce of its own (one per ``now``) unless one is
+    given, remembered ``NONCE_TTL`` seconds unless told."""
+    return await storage.authenticate(
         hawk_id_hmac,
         timestamp=timestamp,
         nonce=nonce or f"nonce-{now}",
+        mac=mac,
         now=now,
         ttl=ttl,
         nonce_until=now + NONCE_TTL if nonce_until is None else nonce_until,
     )
-    return await storage.find_session(hawk_id_hmac, now=now) if accepted else None
 
 
 class HawkSessionContract:
@@ -126,21 +126,15 @@ class HawkSessionContract:
         await storage.create_session(session, now=T0, ttl=100)
         assert await auth(storage, session.hawk_id_hmac, now=T0 + 1, nonce="n1") == session
 
-    async def test_find_session_reads_only(self, storage: Storage) -> None:
+    async def test_another_mac_with_the_same_nonce_is_accepted(self, storage: Storage) -> None:
+        """The key to check a MAC is only known after the lookup: a request with a wrong
+        MAC must not burn the nonce of the genuine one, while a replay has the same MAC."""
         session = make_session()
         await storage.create_session(session, now=T0, ttl=100)
-        assert await storage.find_session("hawk-unknown", now=T0) is None
-        assert await storage.find_session(session.hawk_id_hmac, now=T0 + 90) == session
-        assert await auth(storage, session.hawk_id_hmac, now=T0 + 91, nonce="n1") == session
-        assert await storage.find_session(session.hawk_id_hmac, now=T0 + 190.5) == session
-        assert await storage.find_session(session.hawk_id_hmac, now=T0 + 191) is None
-
-    async def test_a_found_session_has_recorded_no_nonce(self, storage: Storage) -> None:
-        """The lookup precedes the MAC check: a forged request must not burn a nonce."""
-        session = make_session()
-        await storage.create_session(session, now=T0, ttl=100)
-        assert await storage.find_session(session.hawk_id_hmac, now=T0) == session
-        assert await auth(storage, session.hawk_id_hmac, now=T0, nonce="n1") == session
+        assert await auth(storage, session.hawk_id_hmac, now=T0, nonce="n1", mac="forged")
+        assert await auth(storage, session.hawk_id_hmac, now=T0, nonce="n1", mac="genuine")
+        with pytest.raises(NonceReplayed):
+            await auth(storage, session.hawk_id_hmac, now=T0 + 1, nonce="n1", mac="genuine")
 
     async def test_same_nonce_with_another_timestamp_is_accepted(self, storage: Storage) -> None:
         """Hawk nonces are unique per credentials, timestamp and nonce."""
@@ -163,20 +157,13 @@ class HawkSessionContract:
         found = await auth(storage, session.hawk_id_hmac, now=until, nonce="n1")
         assert found == session
 
-    async def test_accepting_for_a_dead_session_is_false(self, storage: Storage) -> None:
+    async def test_a_request_past_its_nonce_until_is_not_recorded(self, storage: Storage) -> None:
+        """Its timestamp can no longer be accepted: nothing to remember."""
         session = make_session()
-        assert not await storage.accept_request(
-            session.hawk_id_hmac, timestamp=T0, nonce="n", now=T0, ttl=100, nonce_until=T0 + 60
-        )
-        await storage.create_session(session, now=T0, ttl=100)
-        assert not await storage.accept_request(
-            session.hawk_id_hmac,
-            timestamp=T0,
-            nonce="n",
-            now=T0 + 100,
-            ttl=100,
-            nonce_until=T0 + 160,
-        )
+        await storage.create_session(session, now=T0, ttl=1000)
+        for _ in range(2):
+            found = await auth(storage, session.hawk_id_hmac, now=T0, nonce="n", nonce_until=T0)
+            assert found == session
 
     async def test_bind_identity_makes_the_session_act_as_the_user(self, storage: Storage) -> None:
         session = make_session()
@@ -349,10 +336,7 @@ SESSION = make_session(user_mac="mac-1")
 
 FAULT_CALLS: dict[str, Callable[[Storage], Awaitable[Any]]] = {
     "create_session": lambda s: s.create_session(SESSION, now=T0, ttl=100),
-    "find_session": lambda s: s.find_session(SESSION.hawk_id_hmac, now=T0),
-    "accept_request": lambda s: s.accept_request(
-        SESSION.hawk_id_hmac, timestamp=T0, nonce="n", now=T0, ttl=100, nonce_until=T0 + 60
-    ),
+    "authenticate": lambda s: auth(s, SESSION.hawk_id_hmac, now=T0, nonce="n"),
     "bind_identity": lambda s: s.bind_identity(
         SESSION.hawk_id_hmac, user_mac="mac-1", encrypted_identity="e", now=T0, ttl=100
     ),
