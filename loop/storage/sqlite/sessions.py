@@ -23,7 +23,6 @@ from loop.storage.sqlite.statements import (
     DELETE_SESSIONS,
     INSERT_SESSION,
     RECORD_NONCE,
-    SELECT_SESSION,
     SELECT_TARGETS,
     TOUCH_SESSION,
     UNREGISTER_PUSH,
@@ -72,8 +71,8 @@ class SQLiteSessionStorage:
         ttl: float,
         nonce_until: float,
     ) -> Session | None:
-        with self._transaction(write=True, now=now):
-            row = self._run(SELECT_SESSION, (hawk_id_hmac, now)).fetchone()
+        with self._transaction(write=True, now=now):  # a replay rolls the touch back
+            row = self._run(TOUCH_SESSION, (now + ttl, hawk_id_hmac, now)).fetchone()
             if row is None:
                 return None
             if nonce_until > now:
@@ -81,7 +80,6 @@ class SQLiteSessionStorage:
                 recorded = self._run(RECORD_NONCE, (hawk_id_hmac, member, nonce_until, now))
                 if recorded.rowcount == 0:
                     raise NonceReplayed(hawk_id_hmac)
-            self._run(TOUCH_SESSION, (now + ttl, hawk_id_hmac, now))
             return Session(hawk_id_hmac, *row)
 
     @wrap_sqlite_error

@@ -54,9 +54,8 @@ LIVE_TARGETS = """SELECT DISTINCT push.user, push.target FROM push
 # -- sessions and push ---------------------------------------------------------------------
 INSERT_SESSION = """INSERT OR REPLACE INTO sessions
     (hawk_id_hmac, hawk_key, user_mac, encrypted_identity, expires_at) VALUES (?, ?, ?, ?, ?)"""
-SELECT_SESSION = """SELECT hawk_key, user_mac, encrypted_identity FROM sessions
-    WHERE hawk_id_hmac = ? AND expires_at > ?"""
-TOUCH_SESSION = "UPDATE sessions SET expires_at = ? WHERE hawk_id_hmac = ? AND expires_at > ?"
+TOUCH_SESSION = """UPDATE sessions SET expires_at = ? WHERE hawk_id_hmac = ? AND expires_at > ?
+    RETURNING hawk_key, user_mac, encrypted_identity"""
 RECORD_NONCE = """INSERT INTO nonces (hawk_id_hmac, nonce, expires_at) VALUES (?, ?, ?)
     ON CONFLICT (hawk_id_hmac, nonce) DO UPDATE SET expires_at = excluded.expires_at
     WHERE nonces.expires_at <= ?"""
