@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import tomllib
 import typing
 from collections.abc import Mapping
@@ -47,6 +48,17 @@ class StorageSettings:
 class HawkSettings:
     check_payload_hash: bool = True
     timestamp_skew: int = 60
+    check_host: str = "request"
+    """Which host and port a Hawk MAC is checked against: ``"request"``, the ``Host``
+    header as received; ``"public"``, ``public_server_address`` (behind a proxy that
+    rewrites ``Host``, clients sign the public address)."""
+
+
+HOST_PORT = re.compile(
+    r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::(?P<port>[0-9]{1,5}))?"
+)
+"""``host[:port]`` as a ``Host`` header or ``public_server_address`` gives it (an IPv6
+literal in brackets)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -367,6 +379,15 @@ def validate(settings: Settings) -> None:
     """Cross-field checks the types alone cannot express."""
     checks: list[tuple[bool, str]] = [
         (settings.protocol in ("http", "https"), "protocol: must be 'http' or 'https'"),
+        (
+            settings.hawk.check_host in ("request", "public"),
+            "hawk.check_host: must be 'request' or 'public'",
+        ),
+        (
+            settings.hawk.check_host != "public"
+            or HOST_PORT.fullmatch(settings.public_server_address) is not None,
+            "public_server_address: must be host[:port] when hawk.check_host is 'public'",
+        ),
         (0 < settings.port < 65536, "port: must be between 1 and 65535"),
         (
             settings.media.provider in ("webrtc", "fake", "tokbox"),

@@ -1,15 +1,19 @@
 """The one Hawk implementation (loop-api.md §3.3, decisions D4, D15, §6).
 
 Built from ``mohawk``'s primitives (header parser, normalised string, MACs) rather than its
-``Receiver``, for two reasons: the session lookup is asynchronous and must also record the
-nonce in the same storage round trip, and ``Receiver`` cannot verify a MAC that covers a
-payload ``hash`` while skipping the body check, which ``hawk.check_payload_hash = false``
-needs (some Firefox builds hash other bytes than they send, client-usage.md §5 item 6).
+``Receiver``, for two reasons: the session lookup is asynchronous and records the nonce in
+the same storage round trip, and ``Receiver`` cannot verify a MAC that covers a payload
+``hash`` while skipping the body check, which ``hawk.check_payload_hash = false`` needs
+(some Firefox builds hash other bytes than they send, client-usage.md §5 item 6).
 
-Order of checks, as the original Hawk library: header syntax (400) → credentials (401
-``Unknown credentials``; a replayed nonce is caught by the same lookup) → MAC (``Bad mac``)
-→ payload hash (``Bad payload hash``) → timestamp (``Stale timestamp``, with a ``tsm`` the
-client can verify to correct its clock).
+Order of checks: header syntax (400) → credentials (401 ``Unknown credentials``; a replay,
+the same timestamp, nonce and MAC again, is caught by the same lookup: ``Invalid nonce``)
+→ MAC (``Bad mac``) → payload hash (``Bad payload hash``) → timestamp (``Stale
+timestamp``, with a ``tsm`` the client can verify to correct its clock). A request is
+remembered (per credentials, timestamp and nonce, as the Hawk scheme has it, and MAC)
+until its timestamp can no longer be accepted. The MAC is part of it because only the
+lookup yields the key to check it: a forged request is filed under its own MAC and cannot
+burn the genuine one's nonce, while a replayed header carries the very same MAC.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from mohawk.util import (
 from starlette.requests import Request
 
 from loop import errors
+from loop.config import HOST_PORT
 from loop.crypto import constant_time_equals
 from loop.services import SessionServices
 from loop.sessions import hawk_id_hmac as hawk_id_hmac
@@ -45,16 +50,14 @@ ALGORITHM = "sha256"
 REQUIRED_ATTRIBUTES = ("id", "ts", "nonce", "mac")
 
 BAD_HEADER_FORMAT = "Bad header format"
+MISSING_ATTRIBUTES = "Missing attributes"
+INVALID_HEADER_SYNTAX = "Invalid header syntax"
 UNKNOWN_CREDENTIALS = "Unknown credentials"
 BAD_MAC = "Bad mac"
 BAD_PAYLOAD_HASH = "Bad payload hash"
 INVALID_NONCE = "Invalid nonce"
 STALE_TIMESTAMP = "Stale timestamp"
 INVALID_HOST = "Invalid Host header"
-
-_HOST = re.compile(
-    r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::(?P<port>[0-9]{1,5}))?"
-)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -79,6 +82,10 @@ def missing_credentials() -> errors.LoopError:
 async def verify(request: Request, services: SessionServices, attributes_text: str) -> Verified:
     """Verify a Hawk header (its part after the scheme) for this request.
 
+    One storage round trip: the lookup records the request's timestamp, nonce *and MAC*
+    (the key to check the MAC is only known after it), so a request with a wrong MAC
+    cannot burn the nonce of the genuine one, and a replay (the same MAC) is refused.
+
     On success the response MAC is left in the scope for the middleware to send as
     ``Server-Authorization``. Raises :class:`~loop.errors.LoopError` otherwise; a storage
     failure propagates as ``BackendError`` (503).
@@ -95,6 +102,9 @@ async def verify(request: Request, services: SessionServices, attributes_text: s
         attributes_text,
         lookup=lookup,
         protocol=settings.protocol,
+        public_address=(
+            settings.public_server_address if settings.hawk.check_host == "public" else None
+        ),
         timestamp_skew=settings.hawk.timestamp_skew,
         check_payload_hash=settings.hawk.check_payload_hash,
         now=services.clock.now,
@@ -113,14 +123,17 @@ async def verify_with(
     *,
     lookup: KeyLookup,
     protocol: str,
+    public_address: str | None = None,
     timestamp_skew: int,
     check_payload_hash: bool,
     now: Callable[[], float],
 ) -> dict[str, str]:
-    """:func:`verify` for any credential store (the MSISDN gateway has its own): the same
-    checks in the same order; returns the verified header attributes."""
+    """:func:`verify` for any credential store (the MSISDN gateway has its own, and no
+    nonce cache): the same checks in the same order; returns the verified
+    header attributes. The MAC covers ``public_address`` when given, else the ``Host``
+    header."""
     attributes = parse(attributes_text)
-    host, port, target = request_target(request, protocol)
+    host, port, target = request_target(request, protocol, public_address)
     key = await lookup(attributes)
     credentials = {"id": attributes["id"], "key": key, "algorithm": ALGORITHM}
     signed = _Signed(
@@ -145,15 +158,26 @@ async def verify_with(
     return attributes
 
 
+def nonce_until(timestamp: int, skew: int) -> int:
+    """When a request signed at ``timestamp`` can no longer be accepted, on the server's
+    clock: :func:`_check_timestamp` accepts it while ``int(now) <= timestamp + skew``. Its
+    nonce is remembered until then, and no longer is needed."""
+    return timestamp + skew + 1
+
+
 def parse(attributes_text: str) -> dict[str, str]:
-    """The header's attributes; 400 errno 110 ``Bad header format`` unless well formed
-    with every required attribute and an integer timestamp (decisions §6)."""
+    """The header's attributes, or 400 errno 110 with the text the Hawk library gives
+    (loop-api.md §3.3): ``Invalid header syntax`` for a bare ``Hawk``, ``Missing
+    attributes`` for a well-formed header lacking (or leaving empty) a required one, and
+    ``Bad header format`` for wrong parameters or a non-integer ``ts`` (decisions §6)."""
+    if not attributes_text:
+        raise _bad_header(INVALID_HEADER_SYNTAX)
     try:
         attributes = _parse_attributes(attributes_text)
     except (HawkFail, ValueError, UnicodeError):
         raise bad_header_format() from None
     if any(not attributes.get(name) for name in REQUIRED_ATTRIBUTES):
-        raise bad_header_format()
+        raise _bad_header(MISSING_ATTRIBUTES)
     if not (attributes["ts"].isascii() and attributes["ts"].isdigit()):
         raise bad_header_format()
     return attributes
@@ -190,17 +214,30 @@ def payload_hash(body: bytes, content_type: str | None) -> str:
 
 
 def bad_header_format() -> errors.LoopError:
-    return errors.LoopError(400, errors.Errno.INVALID_AUTH_TOKEN, BAD_HEADER_FORMAT)
+    return _bad_header(BAD_HEADER_FORMAT)
 
 
-def request_target(request: Request, protocol: str) -> tuple[str, str, str]:
+def _bad_header(message: str) -> errors.LoopError:
+    return errors.LoopError(400, errors.Errno.INVALID_AUTH_TOKEN, message)
+
+
+def request_target(
+    request: Request, protocol: str, public_address: str | None = None
+) -> tuple[str, str, str]:
     """``(host, port, target)`` as the client signed them: its ``Host`` (port 80 unless
-    given, 443 when TLS ends in front of us) and the request target exactly as sent (path
-    with ``/v0`` when used, and query string)."""
-    match = _HOST.fullmatch(request.headers.get("host", "").strip())
-    if match is None:
-        raise errors.LoopError(400, errors.Errno.INVALID_AUTH_TOKEN, INVALID_HOST)
-    port = "443" if protocol == "https" else match["port"] or "80"
+    given, 443 when TLS ends in front of us), or ``public_address`` when given (a proxy
+    in front may rewrite ``Host``; its port, else 80 or 443 by protocol), and the request
+    target exactly as sent (path with ``/v0`` when used, and query string)."""
+    if public_address is None:
+        match = HOST_PORT.fullmatch(request.headers.get("host", "").strip())
+        if match is None:
+            raise errors.LoopError(400, errors.Errno.INVALID_AUTH_TOKEN, INVALID_HOST)
+        port = "443" if protocol == "https" else match["port"] or "80"
+    else:
+        match = HOST_PORT.fullmatch(public_address)
+        if match is None:  # validated at start-up (loop.config)
+            raise ValueError(f"public_server_address {public_address!r} is not host[:port]")
+        port = match["port"] or ("443" if protocol == "https" else "80")
     scope = request.scope
     raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
     target = raw_path.split(b"?", 1)[0].decode("latin-1")
@@ -232,15 +269,19 @@ class _Signed:
 
 
 async def _lookup(services: SessionServices, attributes: dict[str, str]) -> Session:
-    """One storage round trip: find the session, record the nonce, touch the session."""
+    """One storage round trip: find the session, record the request (timestamp, nonce,
+    MAC) until its timestamp can no longer be accepted, touch the session."""
     settings = services.settings
+    timestamp = int(attributes["ts"])
     try:
         session = await services.storage.authenticate(
             hawk_id_hmac(settings, attributes["id"]),
+            timestamp=timestamp,
             nonce=attributes["nonce"],
+            mac=attributes["mac"],
             now=services.clock.now(),
             ttl=settings.hawk_session_duration,
-            nonce_ttl=2 * settings.hawk.timestamp_skew,
+            nonce_until=nonce_until(timestamp, settings.hawk.timestamp_skew),
         )
     except NonceReplayed:
         raise _failure(INVALID_NONCE) from None

@@ -70,6 +70,11 @@ def test_environment_casts_lists_tables_and_booleans() -> None:
         ({"LOOP_WEBRTC__MEMBER_TTL": "1"}, "webrtc.member_ttl: must exceed three"),
         ({"LOOP_MEDIA__PROVIDER": "tokbox"}, "tokbox.credentials: must contain a 'default'"),
         ({"LOOP_PROTOCOL": "gopher"}, "protocol: must be 'http' or 'https'"),
+        ({"LOOP_HAWK__CHECK_HOST": "proxy"}, "hawk.check_host: must be 'request' or 'public'"),
+        (
+            {"LOOP_HAWK__CHECK_HOST": "public", "LOOP_PUBLIC_SERVER_ADDRESS": "https://x.org/"},
+            "public_server_address: must be host[:port] when hawk.check_host is 'public'",
+        ),
         ({"LOOP_TOKBOX__CREDENTIALS": "[1]"}, "tokbox.credentials: expected a table"),
     ],
 )

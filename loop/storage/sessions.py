@@ -26,7 +26,13 @@ storage, which keeps it as JSON and deduplicates by value."""
 
 
 class NonceReplayed(StorageError):
-    """This Hawk nonce was already used by this session within the timestamp window."""
+    """This session already made a request with this timestamp, nonce and MAC."""
+
+
+def nonce_member(timestamp: int, nonce: str, mac: str) -> str:
+    """How a backend files a request: ``<ts>:<nonce>:<mac>``, unambiguous since ``ts`` is
+    digits and a MAC is base64 (no colon)."""
+    return f"{timestamp}:{nonce}:{mac}"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -60,14 +66,29 @@ class SessionStorage(abc.ABC):
 
     @abc.abstractmethod
     async def authenticate(
-        self, hawk_id_hmac: str, *, nonce: str, now: float, ttl: float, nonce_ttl: float
+        self,
+        hawk_id_hmac: str,
+        *,
+        timestamp: int,
+        nonce: str,
+        mac: str,
+        now: float,
+        ttl: float,
+        nonce_until: float,
     ) -> Session | None:
-        """Look a session up for a Hawk request, in one round trip.
+        """Look a session up for a Hawk request and record the request, in one round trip.
 
         Returns ``None`` when no live session has that id (nothing is recorded). Otherwise
-        records ``nonce`` for ``nonce_ttl`` seconds, raising :class:`NonceReplayed` if it
-        was already recorded for this session, and "touches" the session: it (and its push
-        registrations) live ``ttl`` seconds from ``now`` again.
+        the request's ``(timestamp, nonce, mac)`` is remembered until ``nonce_until``
+        (exclusive: when the timestamp can no longer be accepted; nothing is recorded if
+        that has passed), raising :class:`NonceReplayed`, touching nothing, if it still
+        is; and the session (with its push registrations) lives ``ttl`` seconds from
+        ``now`` again.
+
+        The MAC is part of what is remembered because the key to verify it is only known
+        after this lookup: a request with a wrong MAC is recorded under its own MAC, so it
+        cannot burn the nonce of the genuine request (whose MAC it cannot forge), while a
+        replayed header carries the very same MAC.
         """
 
     @abc.abstractmethod

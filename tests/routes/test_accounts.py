@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from loop.config import ConfigError, load_settings
+from loop.storage.testing.sessions import auth
 from tests.routes.conftest import Harness
 from tests.support.client import assert_error
 from tests.support.fxa_server import FxaServer
@@ -34,9 +35,7 @@ async def test_delete_account_forgets_everything_of_the_user(harness: Harness) -
         assert_error(gone, 401, 110, "Unknown credentials")
     storage, now = harness.services.storage, harness.clock.now()
     assert await storage.get_room(room["roomToken"], now=now) is None
-    user = await storage.authenticate(
-        user_key(harness, bob), nonce="n", now=now, ttl=9, nonce_ttl=9
-    )
+    user = await auth(storage, user_key(harness, bob), now=now)
     assert user is not None
     assert await storage.get_room(bobs["roomToken"], now=now) is not None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import re
 from types import SimpleNamespace
 from typing import Any
 
@@ -169,6 +170,58 @@ async def test_port_is_443_behind_tls(
     assert response.status_code == (204 if ok else 401), response.text
 
 
+@pytest.mark.parametrize(
+    ("public", "protocol", "signed_url", "ok"),
+    [
+        ("loop.example.org", "https", "https://loop.example.org/registration", True),
+        ("loop.example.org:8443", "https", "https://loop.example.org:8443/registration", True),
+        ("loop.example.org", "http", "http://loop.example.org/registration", True),
+        ("LOOP.example.org:8080", "http", "http://loop.example.org:8080/registration", True),
+        ("[::1]:5000", "http", "http://[::1]:5000/registration", True),
+        ("loop.example.org", "https", BASE + "/registration", False),
+        ("loop.example.org", "https", "https://other.example.org/registration", False),
+        ("loop.example.org:8443", "https", "https://loop.example.org/registration", False),
+    ],
+)
+async def test_check_host_public_verifies_against_the_public_address(
+    harness: Harness, public: str, protocol: str, signed_url: str, ok: bool
+) -> None:
+    """Behind a proxy that rewrites ``Host``, clients sign the public address."""
+    session = await harness.client.register()
+    configure(
+        harness,
+        hawk=HawkSettings(check_host="public"),
+        public_server_address=public,
+        protocol=protocol,
+    )
+    response = await signed(
+        harness,
+        session,
+        "DELETE",
+        "/registration",
+        signed_url=signed_url,
+        headers={"Host": "10.0.0.7:5000"},
+    )
+    if ok:
+        assert response.status_code == 204, response.text
+    else:
+        assert_error(response, 401, 110, "Bad mac")
+
+
+async def test_check_host_request_is_the_default(harness: Harness) -> None:
+    assert harness.services.settings.hawk.check_host == "request"
+    session = await harness.client.register()
+    configure(harness, public_server_address="loop.example.org")
+    public = await signed(
+        harness,
+        session,
+        "DELETE",
+        "/registration",
+        signed_url="http://loop.example.org/registration",
+    )
+    assert_error(public, 401, 110, "Bad mac")
+
+
 @pytest.mark.parametrize("host", ["", "exa mple.com", "example.com:port", "[::1", "a:1:2"])
 async def test_invalid_host_header_is_400(harness: Harness, host: str) -> None:
     session = await harness.client.register()
@@ -222,12 +275,74 @@ async def test_replayed_request_is_refused(harness: Harness, prefix: str) -> Non
     assert other.status_code == 204
 
 
+def signed_at(session: HawkSession, timestamp: int, nonce: str, *, mac: str = "") -> str:
+    """A Hawk header for ``DELETE /registration`` signed at ``timestamp`` (server clock
+    or not), with its MAC replaced by ``mac`` when given."""
+    sender = mohawk.Sender(
+        session.credentials,
+        BASE + "/registration",
+        "DELETE",
+        content=mohawk.base.EmptyValue,
+        content_type=mohawk.base.EmptyValue,
+        always_hash_content=False,
+        nonce=nonce,
+        _timestamp=timestamp,
+    )
+    header = str(sender.request_header)
+    return re.sub(r'mac="[^"]*"', f'mac="{mac}"', header) if mac else header
+
+
+async def delete_with(harness: Harness, header: str) -> httpx.Response:
+    return await harness.client.http.delete("/registration", headers={"Authorization": header})
+
+
+async def test_nonce_is_kept_until_its_timestamp_can_no_longer_be_accepted(
+    harness: Harness,
+) -> None:
+    """Issue 12: signed at now+60 (inside the skew), the nonce was forgotten 120 s after
+    first use while the timestamp was still acceptable, so the replay at +120.3 went in."""
+    session = await harness.client.register()
+    header = signed_at(session, int(harness.clock.now()) + 60, "early")
+    assert (await delete_with(harness, header)).status_code == 204
+    harness.clock.advance(119.9)
+    assert_error(await delete_with(harness, header), 401, 110, "Invalid nonce")
+    harness.clock.advance(0.4)
+    assert_error(await delete_with(harness, header), 401, 110, "Invalid nonce")
+    harness.clock.advance(0.7)
+    assert_error(await delete_with(harness, header), 401, 110, "Stale timestamp")
+
+
+async def test_a_wrong_mac_does_not_burn_the_nonce(harness: Harness) -> None:
+    session = await harness.client.register()
+    now = int(harness.clock.now())
+    forged = signed_at(session, now, "shared", mac="AAAA")
+    assert_error(await delete_with(harness, forged), 401, 110, "Bad mac")
+    genuine = signed_at(session, now, "shared")
+    assert (await delete_with(harness, genuine)).status_code == 204
+    assert_error(await delete_with(harness, genuine), 401, 110, "Invalid nonce")
+
+
+async def test_a_stale_request_does_not_burn_the_nonce(harness: Harness) -> None:
+    session = await harness.client.register()
+    now = int(harness.clock.now())
+    stale = signed_at(session, now - 61, "shared")
+    assert_error(await delete_with(harness, stale), 401, 110, "Stale timestamp")
+    assert (await delete_with(harness, signed_at(session, now, "shared"))).status_code == 204
+
+
+async def test_same_nonce_with_another_timestamp_is_not_a_replay(harness: Harness) -> None:
+    """Hawk nonces are unique per credentials, timestamp and nonce."""
+    session = await harness.client.register()
+    now = int(harness.clock.now())
+    assert (await delete_with(harness, signed_at(session, now, "shared"))).status_code == 204
+    assert (await delete_with(harness, signed_at(session, now + 1, "shared"))).status_code == 204
+    replay = await delete_with(harness, signed_at(session, now + 1, "shared"))
+    assert_error(replay, 401, 110, "Invalid nonce")
+
+
 @pytest.mark.parametrize(
     "attributes",
     [
-        "",
-        'id="abc"',
-        'id="abc", ts="1", nonce="n"',
         'id="abc", ts="soon", nonce="n", mac="m"',
         'id="abc", ts="1", nonce="n", mac="m", colour="red"',
         'id="abc", ts="1", nonce="n", mac="m", id="def"',
@@ -243,6 +358,25 @@ async def test_malformed_header_is_400_bad_header_format(
         "/registration", headers={"Authorization": f"Hawk {attributes}"}
     )
     assert_error(response, 400, 110, "Bad header format")
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        ("", "Invalid header syntax"),
+        ('id="abc"', "Missing attributes"),
+        ('id="abc", ts="1", nonce="n"', "Missing attributes"),
+        ('id="", ts="1", nonce="n", mac="m"', "Missing attributes"),
+    ],
+)
+async def test_bare_or_incomplete_header_is_400_with_hawks_text(
+    harness: Harness, attributes: str, message: str
+) -> None:
+    """loop-api.md §3.3: the Hawk library's own texts, not ``Bad header format``."""
+    response = await harness.client.delete(
+        "/registration", headers={"Authorization": f"Hawk {attributes}".strip()}
+    )
+    assert_error(response, 400, 110, message)
 
 
 @pytest.mark.parametrize(
@@ -437,12 +571,15 @@ async def test_session_expires_after_its_duration(harness: Harness) -> None:
 async def test_session_is_filed_under_the_hmac_of_its_id(harness: Harness) -> None:
     session = await harness.client.register()
     services = harness.services
+    now = harness.clock.now()
     found = await services.storage.authenticate(
         hawk_id_hmac(services.settings, session.id),
+        timestamp=int(now),
         nonce="probe",
-        now=harness.clock.now(),
+        mac="probe",
+        now=now,
         ttl=60,
-        nonce_ttl=60,
+        nonce_until=now + 60,
     )
     assert found is not None and found.hawk_key == session.key
 

@@ -36,6 +36,7 @@ from loop.storage.testing.factories import (
     open_session,
 )
 from loop.storage.testing.faults import CALLS
+from loop.storage.testing.sessions import auth
 
 EXTENDED = T0 + 8 * 7 * 24 * 3600
 
@@ -143,11 +144,9 @@ class TestScripts:
 
     async def test_domain_outcomes_are_not_backend_errors(self, storage: RedisStorage) -> None:
         session = await open_session(storage, make_session())
-        await storage.authenticate(session.hawk_id_hmac, nonce="n", now=T0, ttl=100, nonce_ttl=60)
+        assert await auth(storage, session.hawk_id_hmac, now=T0, nonce="n")
         with pytest.raises(NonceReplayed):
-            await storage.authenticate(
-                session.hawk_id_hmac, nonce="n", now=T0, ttl=100, nonce_ttl=60
-            )
+            await auth(storage, session.hawk_id_hmac, now=T0, nonce="n")
 
 
 class TestOneRoundTrip:
@@ -226,7 +225,7 @@ class TestNativeTTLs:
     ) -> None:
         session = make_session(user_mac="mac-1")
         await open_session(storage, session, targets={"rooms": "r", "calls": "c"})
-        await storage.authenticate(session.hawk_id_hmac, nonce="n", now=T0, ttl=100, nonce_ttl=60)
+        await auth(storage, session.hawk_id_hmac, now=T0, nonce="n")
         await storage.create_room(make_room(owner="mac-1"), now=T0)
         await storage.create_room(make_room("room-2", owner="mac-1"), now=T0)
         await join(storage, "room-1", make_participant())

@@ -14,6 +14,7 @@ from loop.storage import from_url as storage_from_url
 from loop.storage.sqlite import SQLiteStorage, database_path, from_url
 from loop.storage.testing import StorageContract
 from loop.storage.testing.factories import T0, join, make_participant, make_room, make_session
+from loop.storage.testing.sessions import auth
 
 
 @pytest.fixture
@@ -42,9 +43,7 @@ class TestSQLiteStorage(StorageContract):
         try:
             state = await second.get_room("room-1", now=T0)
             assert state is not None and state.room == make_room()
-            found = await second.authenticate(
-                "hawk-device-1", nonce="n", now=T0, ttl=100, nonce_ttl=60
-            )
+            found = await auth(second, "hawk-device-1", now=T0)
             assert found == make_session()
             assert await second.ensure_secrets({"a": "2"}) == {"a": "1"}
         finally:

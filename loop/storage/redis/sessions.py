@@ -13,7 +13,7 @@ from loop.storage.redis import codec, keys
 from loop.storage.redis.codec import number
 from loop.storage.redis.errors import wrap_redis_error
 from loop.storage.redis.scripts import Script, load
-from loop.storage.sessions import NonceReplayed, PushTarget, Session, Topic
+from loop.storage.sessions import NonceReplayed, PushTarget, Session, Topic, nonce_member
 
 CREATE_SESSION = load("create_session")
 AUTHENTICATE = load("authenticate")
@@ -46,15 +46,23 @@ class RedisSessionStorage:
 
     @wrap_redis_error
     async def authenticate(
-        self, hawk_id_hmac: str, *, nonce: str, now: float, ttl: float, nonce_ttl: float
+        self,
+        hawk_id_hmac: str,
+        *,
+        timestamp: int,
+        nonce: str,
+        mac: str,
+        now: float,
+        ttl: float,
+        nonce_until: float,
     ) -> Session | None:
         reply = await self._run(
             AUTHENTICATE,
             _session_keys(hawk_id_hmac),
             number(now),
-            nonce,
+            nonce_member(timestamp, nonce, mac),
             number(now + ttl),
-            number(now + nonce_ttl),
+            number(nonce_until),
         )
         if reply is None:
             return None

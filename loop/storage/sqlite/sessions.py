@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from loop.storage.sessions import NonceReplayed, PushTarget, Session, Topic
+from loop.storage.sessions import NonceReplayed, PushTarget, Session, Topic, nonce_member
 from loop.storage.sqlite.codec import dumps, json_list
 from loop.storage.sqlite.errors import wrap_sqlite_error
 from loop.storage.sqlite.statements import (
@@ -61,15 +61,25 @@ class SQLiteSessionStorage:
 
     @wrap_sqlite_error
     async def authenticate(
-        self, hawk_id_hmac: str, *, nonce: str, now: float, ttl: float, nonce_ttl: float
+        self,
+        hawk_id_hmac: str,
+        *,
+        timestamp: int,
+        nonce: str,
+        mac: str,
+        now: float,
+        ttl: float,
+        nonce_until: float,
     ) -> Session | None:
-        with self._transaction(write=True, now=now):
+        with self._transaction(write=True, now=now):  # a replay rolls the touch back
             row = self._run(TOUCH_SESSION, (now + ttl, hawk_id_hmac, now)).fetchone()
             if row is None:
                 return None
-            recorded = self._run(RECORD_NONCE, (hawk_id_hmac, nonce, now + nonce_ttl, now))
-            if recorded.rowcount == 0:
-                raise NonceReplayed(hawk_id_hmac)
+            if nonce_until > now:
+                member = nonce_member(timestamp, nonce, mac)
+                recorded = self._run(RECORD_NONCE, (hawk_id_hmac, member, nonce_until, now))
+                if recorded.rowcount == 0:
+                    raise NonceReplayed(hawk_id_hmac)
             return Session(hawk_id_hmac, *row)
 
     @wrap_sqlite_error

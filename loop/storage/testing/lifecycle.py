@@ -7,6 +7,7 @@ import dataclasses
 
 from loop.storage import Storage
 from loop.storage.testing.factories import T0, make_room, make_session
+from loop.storage.testing.sessions import auth
 
 
 class SecretsContract:
@@ -43,12 +44,7 @@ class LifecycleContract:
         await storage.create_room(make_room(owner="mac-1"), now=T0)
         await storage.ensure_secrets({"a": "1"})
         await storage.flush()
-        assert (
-            await storage.authenticate(
-                session.hawk_id_hmac, nonce="n", now=T0, ttl=100, nonce_ttl=60
-            )
-            is None
-        )
+        assert await auth(storage, session.hawk_id_hmac, now=T0) is None
         assert await storage.push_targets("mac-1", "rooms", now=T0) == []
         assert await storage.get_room("room-1", now=T0) is None
         assert await storage.ensure_secrets({"a": "2"}) == {"a": "2"}

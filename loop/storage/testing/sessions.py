@@ -22,11 +22,26 @@ from loop.storage.testing.factories import (
 
 
 async def auth(
-    storage: Storage, hawk_id_hmac: str, *, now: float, nonce: str = "", ttl: float = 100
+    storage: Storage,
+    hawk_id_hmac: str,
+    *,
+    now: float,
+    nonce: str = "",
+    ttl: float = 100,
+    timestamp: int = T0,
+    mac: str = "mac",
+    nonce_until: float | None = None,
 ) -> Session | None:
-    """Authenticate with a nonce of its own (one per ``now``) unless one is given."""
+    """Authenticate a request with a nonce of its own (one per ``now``) unless one is
+    given, remembered ``NONCE_TTL`` seconds unless told."""
     return await storage.authenticate(
-        hawk_id_hmac, nonce=nonce or f"nonce-{now}", now=now, ttl=ttl, nonce_ttl=NONCE_TTL
+        hawk_id_hmac,
+        timestamp=timestamp,
+        nonce=nonce or f"nonce-{now}",
+        mac=mac,
+        now=now,
+        ttl=ttl,
+        nonce_until=now + NONCE_TTL if nonce_until is None else nonce_until,
     )
 
 
@@ -110,6 +125,45 @@ class HawkSessionContract:
         assert await auth(storage, session.hawk_id_hmac, now=T0, nonce="n1") is None
         await storage.create_session(session, now=T0, ttl=100)
         assert await auth(storage, session.hawk_id_hmac, now=T0 + 1, nonce="n1") == session
+
+    async def test_another_mac_with_the_same_nonce_is_accepted(self, storage: Storage) -> None:
+        """The key to check a MAC is only known after the lookup: a request with a wrong
+        MAC must not burn the nonce of the genuine one, while a replay has the same MAC."""
+        session = make_session()
+        await storage.create_session(session, now=T0, ttl=100)
+        assert await auth(storage, session.hawk_id_hmac, now=T0, nonce="n1", mac="forged")
+        assert await auth(storage, session.hawk_id_hmac, now=T0, nonce="n1", mac="genuine")
+        with pytest.raises(NonceReplayed):
+            await auth(storage, session.hawk_id_hmac, now=T0 + 1, nonce="n1", mac="genuine")
+
+    async def test_same_nonce_with_another_timestamp_is_accepted(self, storage: Storage) -> None:
+        """Hawk nonces are unique per credentials, timestamp and nonce."""
+        session = make_session()
+        await storage.create_session(session, now=T0, ttl=100)
+        assert await auth(storage, session.hawk_id_hmac, now=T0, nonce="n1") == session
+        found = await auth(storage, session.hawk_id_hmac, now=T0, nonce="n1", timestamp=T0 + 1)
+        assert found == session
+        with pytest.raises(NonceReplayed):
+            await auth(storage, session.hawk_id_hmac, now=T0 + 1, nonce="n1", timestamp=T0 + 1)
+
+    async def test_nonce_is_remembered_until_nonce_until(self, storage: Storage) -> None:
+        """Until its timestamp can no longer be accepted, however late it was first used."""
+        session = make_session()
+        await storage.create_session(session, now=T0, ttl=1000)
+        until = T0 + 121
+        await auth(storage, session.hawk_id_hmac, now=T0, nonce="n1", nonce_until=until, ttl=1000)
+        with pytest.raises(NonceReplayed):
+            await auth(storage, session.hawk_id_hmac, now=until - 0.1, nonce="n1")
+        found = await auth(storage, session.hawk_id_hmac, now=until, nonce="n1")
+        assert found == session
+
+    async def test_a_request_past_its_nonce_until_is_not_recorded(self, storage: Storage) -> None:
+        """Its timestamp can no longer be accepted: nothing to remember."""
+        session = make_session()
+        await storage.create_session(session, now=T0, ttl=1000)
+        for _ in range(2):
+            found = await auth(storage, session.hawk_id_hmac, now=T0, nonce="n", nonce_until=T0)
+            assert found == session
 
     async def test_bind_identity_makes_the_session_act_as_the_user(self, storage: Storage) -> None:
         session = make_session()
@@ -261,9 +315,7 @@ class PushContract:
     async def test_authenticate_touches_registrations(self, storage: Storage) -> None:
         session = make_session()
         await open_session(storage, session, ttl=100, targets={"rooms": "u1"})
-        await storage.authenticate(
-            session.hawk_id_hmac, nonce="n", now=T0 + 90, ttl=100, nonce_ttl=60
-        )
+        await auth(storage, session.hawk_id_hmac, now=T0 + 90, ttl=100)
         assert await storage.push_targets(session.user, "rooms", now=T0 + 189.5) == ["u1"]
         assert await storage.push_targets(session.user, "rooms", now=T0 + 190) == []
 
@@ -284,9 +336,7 @@ SESSION = make_session(user_mac="mac-1")
 
 FAULT_CALLS: dict[str, Callable[[Storage], Awaitable[Any]]] = {
     "create_session": lambda s: s.create_session(SESSION, now=T0, ttl=100),
-    "authenticate": lambda s: s.authenticate(
-        SESSION.hawk_id_hmac, nonce="n", now=T0, ttl=100, nonce_ttl=60
-    ),
+    "authenticate": lambda s: auth(s, SESSION.hawk_id_hmac, now=T0, nonce="n"),
     "bind_identity": lambda s: s.bind_identity(
         SESSION.hawk_id_hmac, user_mac="mac-1", encrypted_identity="e", now=T0, ttl=100
     ),
