@@ -42,6 +42,10 @@ class StorageSettings:
     Empty means ``sqlite:///<data_dir>/loop.db``."""
     expiry_check_interval: float = 1.0
     """Seconds between two sweeps for expired participants (owner notification)."""
+    timeout: float = 2.0
+    """Seconds any wait on the storage may last (Redis: a free pooled connection, the
+    command and its reply, a pub/sub confirmation; SQLite: another process's write lock).
+    Past it the request answers 503 errno 201 with ``Retry-After``."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -401,6 +405,10 @@ def validate(settings: Settings) -> None:
         (settings.rooms.participant_ttl > 0, "rooms.participant_ttl: must be positive"),
         (settings.rooms.token_size > 0, "rooms.token_size: must be positive"),
         (settings.max_body_size > 0, "max_body_size: must be positive"),
+        (
+            0 < settings.storage.timeout <= 60,
+            "storage.timeout: must be positive and at most 60 seconds",
+        ),
         (
             settings.hawk_session_duration >= settings.call_urls.max_timeout * 3600,
             "hawk_session_duration: must be at least call_urls.max_timeout hours",

@@ -138,7 +138,9 @@ class Services:
     ) -> Services:
         """Open the backends, then fill in secrets that were not configured (generated
         once and kept by the storage, so every process and restart agrees on them)."""
-        backend = storage_backend or await storage_from_url(settings.storage_url)
+        backend = storage_backend or await storage_from_url(
+            settings.storage_url, timeout=settings.storage.timeout
+        )
         candidates = {name: secrets.token_hex(size) for name, size in GENERATED_SECRETS.items()}
         candidates[VAPID_SECRET] = vapid.generate_private_key()
         settings = settings.with_secrets(await backend.ensure_secrets(candidates))

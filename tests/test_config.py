@@ -76,6 +76,9 @@ def test_environment_casts_lists_tables_and_booleans() -> None:
             "public_server_address: must be host[:port] when hawk.check_host is 'public'",
         ),
         ({"LOOP_TOKBOX__CREDENTIALS": "[1]"}, "tokbox.credentials: expected a table"),
+        ({"LOOP_STORAGE__TIMEOUT": "0"}, "storage.timeout: must be positive and at most 60"),
+        ({"LOOP_STORAGE__TIMEOUT": "61"}, "storage.timeout: must be positive and at most 60"),
+        ({"LOOP_STORAGE__TIMEOUT": "nan"}, "storage.timeout: must be positive and at most 60"),
     ],
 )
 def test_a_wrong_value_names_its_key(environ: dict[str, str], message: str) -> None:

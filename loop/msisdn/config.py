@@ -27,6 +27,8 @@ class StorageSettings:
     url: str = ""
     """``sqlite:///path``, ``sqlite://:memory:`` or ``redis://host:port/db``; empty means
     ``sqlite:///<data_dir>/msisdn.db``."""
+    timeout: float = 2.0
+    """Seconds any wait on the storage may last (Redis command, SQLite write lock)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -175,6 +177,10 @@ def validate(settings: MsisdnSettings) -> None:
         (settings.nb_code_tries >= 1, "nb_code_tries: must be at least 1"),
         (settings.nb_sms_send_tries >= 1, "nb_sms_send_tries: must be at least 1"),
         (settings.rate_limits.period > 0, "rate_limits.period: must be positive"),
+        (
+            0 < settings.storage.timeout <= 60,
+            "storage.timeout: must be positive and at most 60 seconds",
+        ),
         (
             gateways.log.priority == 0 or settings.env != "production",
             "sms_gateways.log.priority: the log provider is refused in production",

@@ -56,7 +56,9 @@ async def open_services(
 ) -> Gateway:
     """Open storage, complete the secrets (generated once, kept in storage), build the SMS
     chain. Raises :class:`~loop.config.ConfigError` without a usable SMS provider."""
-    backend = storage or await storage_from_url(settings.storage_url)
+    backend = storage or await storage_from_url(
+        settings.storage_url, timeout=settings.storage.timeout
+    )
     settings = settings.with_secrets(await backend.ensure_secrets(_candidates(settings)))
     http = httpx.AsyncClient(follow_redirects=False)
     return Gateway(

@@ -76,6 +76,7 @@ __all__ = [
     "AccountStorage",
     "BackendError",
     "CallStorage",
+    "DEFAULT_TIMEOUT",
     "JoinConflict",
     "NonceReplayed",
     "NotParticipant",
@@ -153,11 +154,17 @@ def storage_kind(url: str) -> str:
     raise ValueError(f"storage.url: unsupported scheme {scheme!r} (use sqlite:// or redis://)")
 
 
-async def from_url(url: str) -> Storage:
+DEFAULT_TIMEOUT = 2.0
+"""Seconds a storage call may wait on its backend (``storage.timeout``) before it fails
+with ``BackendError`` (503 errno 201 with ``Retry-After``)."""
+
+
+async def from_url(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> Storage:
     """Open the backend named by the URL's scheme (each backend module exports
-    ``async def from_url(url) -> Storage``)."""
+    ``async def from_url(url, *, timeout) -> Storage``); ``timeout`` bounds every wait on
+    the backend."""
     module = importlib.import_module(f"loop.storage.{storage_kind(url)}")
-    storage = await module.from_url(url)
+    storage = await module.from_url(url, timeout=timeout)
     if not isinstance(storage, Storage):
         raise TypeError(f"{module.__name__}.from_url did not return a Storage")
     return storage

@@ -4,6 +4,7 @@ a file database can show (persistence, WAL)."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -55,6 +56,23 @@ class TestSQLiteStorage(StorageContract):
         with sqlite3.connect(tmp_path / "loop.db") as db:
             assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
             assert db.execute("PRAGMA user_version").fetchone() == (1,)
+
+    async def test_a_write_lock_held_elsewhere_fails_within_the_storage_timeout(
+        self, tmp_path: Path
+    ) -> None:
+        storage = await from_url(f"sqlite:///{tmp_path}/loop.db", timeout=0.3)
+        other = sqlite3.connect(tmp_path / "loop.db", isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            started = time.monotonic()
+            with pytest.raises(BackendError):
+                await storage.create_room(make_room(), now=T0)
+            assert 0.25 < time.monotonic() - started < 1.3
+            other.execute("ROLLBACK")
+            await storage.create_room(make_room(), now=T0)
+        finally:
+            other.close()
+            await storage.close()
 
     async def test_newer_schema_is_refused(self, tmp_path: Path) -> None:
         storage = await from_url(f"sqlite:///{tmp_path}/loop.db")

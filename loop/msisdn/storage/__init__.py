@@ -13,7 +13,7 @@ from loop.msisdn.storage.base import (
     GatewayStorage,
     window,
 )
-from loop.storage import BackendError
+from loop.storage import DEFAULT_TIMEOUT, BackendError
 
 __all__ = [
     "BackendError",
@@ -28,10 +28,11 @@ __all__ = [
 ]
 
 
-async def from_url(url: str) -> GatewayStorage:
-    """``sqlite:///path``, ``sqlite://:memory:`` or ``redis://…``."""
+async def from_url(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> GatewayStorage:
+    """``sqlite:///path``, ``sqlite://:memory:`` or ``redis://…``; ``timeout`` bounds
+    every wait on the backend."""
     if url.startswith("sqlite:"):
-        return sqlite.from_url(url)
+        return sqlite.from_url(url, timeout=timeout)
     if url.startswith(("redis:", "rediss:", "unix:")):
-        return redis.from_url(url)
+        return redis.from_url(url, timeout=timeout)
     raise ValueError(f"unsupported storage URL {url!r}")

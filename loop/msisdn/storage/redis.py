@@ -9,6 +9,7 @@ lets Redis reclaim the memory.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -25,6 +26,7 @@ from loop.msisdn.storage.base import (
     GatewayStorage,
     window,
 )
+from loop.storage import DEFAULT_TIMEOUT
 from loop.storage.redis.errors import wrap_redis_error
 
 PREFIX = "msisdn:"
@@ -99,11 +101,15 @@ def keys(hawk_id_hmac: str) -> dict[str, str]:
 
 
 class RedisGatewayStorage(GatewayStorage):
-    def __init__(self, client: redis.asyncio.Redis) -> None:
+    def __init__(self, client: redis.asyncio.Redis, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         self._redis = client
+        self._timeout = timeout
+        """Seconds one call may wait on Redis, its retries included (``storage.timeout``);
+        then ``TimeoutError``, an ``OSError``, so ``BackendError``."""
 
     async def _eval(self, script: str, keys: list[str], *args: Any) -> Any:
-        return await self._redis.eval(script, len(keys), *keys, *args)
+        async with asyncio.timeout(self._timeout):
+            return await self._redis.eval(script, len(keys), *keys, *args)
 
     @wrap_redis_error
     async def ensure_secrets(self, candidates: Mapping[str, str]) -> dict[str, str]:
@@ -187,7 +193,8 @@ class RedisGatewayStorage(GatewayStorage):
 
     async def ping(self, *, now: float) -> bool:
         try:
-            await self._redis.set(PREFIX + "heartbeat", repr(now), ex=HEARTBEAT_TTL)
+            async with asyncio.timeout(self._timeout):
+                await self._redis.set(PREFIX + "heartbeat", repr(now), ex=HEARTBEAT_TTL)
         except (RedisError, OSError):
             return False
         return True
@@ -205,5 +212,6 @@ def _ms(seconds: float) -> int:
     return max(1, int(seconds * 1000))
 
 
-def from_url(url: str) -> RedisGatewayStorage:
-    return RedisGatewayStorage(redis.asyncio.Redis.from_url(url, decode_responses=True))
+def from_url(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> RedisGatewayStorage:
+    client = redis.asyncio.Redis.from_url(url, decode_responses=True)
+    return RedisGatewayStorage(client, timeout=timeout)

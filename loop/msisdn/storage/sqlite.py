@@ -21,6 +21,7 @@ from loop.msisdn.storage.base import (
     GatewayStorage,
     window,
 )
+from loop.storage import DEFAULT_TIMEOUT
 from loop.storage.sqlite import database_path
 from loop.storage.sqlite.errors import wrap_sqlite_error
 
@@ -45,9 +46,10 @@ TABLES = (*VOLATILE, "certificates", "rates", "secrets", "heartbeat")
 
 
 class SQLiteGatewayStorage(GatewayStorage):
-    def __init__(self, path: str) -> None:
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA busy_timeout = 5000")
+    def __init__(self, path: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self._db = sqlite3.connect(
+            path, timeout=timeout, isolation_level=None, check_same_thread=False
+        )
         if path != ":memory:":
             self._db.execute("PRAGMA journal_mode = WAL")
         self._db.executescript(SCHEMA)
@@ -219,7 +221,7 @@ def _delete(db: sqlite3.Connection, tables: tuple[str, ...], hawk_id_hmac: str) 
         db.execute(f"DELETE FROM {table} WHERE id = ?", (hawk_id_hmac,))
 
 
-def from_url(url: str) -> SQLiteGatewayStorage:
+def from_url(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> SQLiteGatewayStorage:
     """``sqlite:///relative.db``, ``sqlite:////absolute.db`` or ``sqlite://:memory:``, read
-    by the one parser the Loop server's storage uses."""
-    return SQLiteGatewayStorage(database_path(url))
+    by the one parser the Loop server's storage uses; ``timeout`` is the busy timeout."""
+    return SQLiteGatewayStorage(database_path(url), timeout=timeout)

@@ -24,7 +24,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 
-from loop.storage import Storage
+from loop.storage import DEFAULT_TIMEOUT, Storage
 from loop.storage.redis import keys
 from loop.storage.redis.accounts import RedisAccountStorage
 from loop.storage.redis.calls import RedisCallStorage
@@ -54,12 +54,14 @@ class RedisStorage(
     """:class:`Storage` on one Redis database shared by every server process: the concern
     mixins, on the plumbing below (``_run``) and the backend's lifecycle."""
 
-    def __init__(self, client: redis.asyncio.Redis, lane: Lane) -> None:
+    def __init__(self, client: redis.asyncio.Redis, lane: Lane, *, timeout: float) -> None:
         super().__init__()
         self._client = client
-        """For the rare calls (ping, flush, the pub/sub hub)."""
+        """For the pub/sub hubs and ``flush``."""
         self._lane = lane
-        """For every script call: the hot path."""
+        """For every command a request or a background job waits on: the hot path."""
+        self._timeout = timeout
+        """Seconds any wait on Redis may last (the lane's deadline, pub/sub confirmations)."""
 
     async def _run(self, script: Script, keys: Sequence[str], *args: str) -> Any:
         """One ``EVALSHA`` (``args[0]`` is always ``now``), or ``EVAL`` if the script
@@ -87,7 +89,7 @@ class RedisStorage(
     async def ping(self, *, now: float) -> bool:
         self._count()
         try:
-            await self._client.set(keys.HEARTBEAT, number(now), ex=HEARTBEAT_TTL)
+            await self._lane.execute("SET", keys.HEARTBEAT, number(now), "EX", HEARTBEAT_TTL)
         except DRIVER_ERRORS:
             return False
         return True
@@ -107,10 +109,10 @@ class RedisStorage(
 
 
 POOL_SIZE = 64
-"""Connections per process; a burst beyond it waits (``?timeout=``, default 5 s) for one."""
+"""Connections per process; a burst beyond it waits for one, within the storage timeout."""
 
 
-async def from_url(url: str) -> RedisStorage:
+async def from_url(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> RedisStorage:
     """Open ``redis://``, ``rediss://`` or ``unix://`` URLs; query options such as
     ``?socket_timeout=2&max_connections=32`` override the defaults. Nothing is sent until
     the first call.
@@ -120,15 +122,19 @@ async def from_url(url: str) -> RedisStorage:
     health-check ``PING`` (it would add a round trip after an idle spell). A refused or
     reset connection is retried once, which recovers a stale pooled socket; a timeout is
     never retried, since a script that did run would then apply twice (its nonce would
-    look replayed)."""
+    look replayed).
+
+    ``timeout`` (``storage.timeout``) bounds every wait: the lane's calls as a whole, and
+    the pool's acquire, connect and reads for the pub/sub connections."""
     pool = redis.asyncio.BlockingConnectionPool.from_url(
         url,
         decode_responses=True,
         max_connections=POOL_SIZE,
-        timeout=5,
-        socket_connect_timeout=5,
-        socket_timeout=5,
+        timeout=timeout,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
         retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
     )
-    lane = Lane(lambda: pool.connection_class(**pool.connection_kwargs), POOL_SIZE)
-    return RedisStorage(redis.asyncio.Redis(connection_pool=pool), lane)
+    unbounded_reads = {**pool.connection_kwargs, "socket_timeout": None}
+    lane = Lane(lambda: pool.connection_class(**unbounded_reads), POOL_SIZE, timeout=timeout)
+    return RedisStorage(redis.asyncio.Redis(connection_pool=pool), lane, timeout=timeout)

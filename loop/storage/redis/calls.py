@@ -92,6 +92,7 @@ def _progress(reply: Any) -> CallProgress | None:
 class RedisCallStorage:
     if TYPE_CHECKING:
         _client: redis.asyncio.Redis
+        _timeout: float
 
         async def _run(self, script: Script, keys: Sequence[str], *args: str) -> Any: ...
 
@@ -204,7 +205,7 @@ class RedisCallStorage:
     def _call_hub(self) -> RedisHub[CallProgress]:
         hub: RedisHub[CallProgress] | None = getattr(self, "_calls_hub", None)
         if hub is None:
-            hub = RedisHub(self._client, decode=CallProgress.decode)
+            hub = RedisHub(self._client, decode=CallProgress.decode, timeout=self._timeout)
             self._calls_hub = hub
         return hub
 

@@ -10,6 +10,11 @@ Retry policy, as before: a *reused* connection that fails with a connection erro
 server closed it while it sat idle, or restarted) is replaced and the command sent once
 more; a fresh connection's failure, and any timeout, is final, since a script that did run
 would then apply twice.
+
+Every call is bounded by one deadline (``timeout`` seconds, ``storage.timeout``) covering the
+wait for a free slot, the connection and the reply: a frozen Redis costs a caller that long
+at most, then ``TimeoutError`` (an ``OSError``, so a ``BackendError`` for the routes: 503).
+The connections themselves carry no read timeout, so a call arms one timer, not two.
 """
 
 from __future__ import annotations
@@ -24,15 +29,19 @@ from redis.exceptions import ResponseError
 
 
 class Lane:
-    def __init__(self, connect: Callable[[], AbstractConnection], size: int) -> None:
+    def __init__(
+        self, connect: Callable[[], AbstractConnection], size: int, *, timeout: float
+    ) -> None:
         self._connect = connect
         self._slots = asyncio.Semaphore(size)
         self._idle: list[AbstractConnection] = []
+        self._timeout = timeout
 
     async def execute(self, *command: str | int) -> Any:
         """Send one command and read its reply; Redis errors are raised as redis-py's
-        exceptions (``NoScriptError``, ``ConnectionError``, ``TimeoutError``...)."""
-        async with self._slots:
+        exceptions (``NoScriptError``, ``ConnectionError``...), and ``TimeoutError`` when
+        the whole call outlasts the deadline."""
+        async with asyncio.timeout(self._timeout), self._slots:
             reused = bool(self._idle)
             connection = self._idle.pop() if reused else self._connect()
             try:
@@ -50,8 +59,9 @@ class Lane:
             self._idle.append(connection)  # an error reply leaves the socket usable
             raise
         except BaseException:
-            # Failed or cancelled mid-command: the socket may hold a late reply.
-            await connection.disconnect()
+            # Failed or cancelled mid-command: the socket may hold a late reply. Closed
+            # without waiting for the peer, which may be the frozen server we gave up on.
+            await connection.disconnect(nowait=True)
             raise
         self._idle.append(connection)
         return reply

@@ -7,6 +7,12 @@ listener arrives and unsubscribed when its last one leaves. :meth:`RedisHub.subs
 returns only once Redis confirmed the subscription, so a state change published right
 after (by any process) reaches the new listener. redis-py re-subscribes every channel
 after a reconnection.
+
+Every wait a caller makes here (the shared connection's lock, the command, the
+confirmation; and the unsubscription on leave) is bounded by ``timeout`` (``storage.timeout``)
+as one deadline, so a frozen Redis costs a socket at most that long, then ``BackendError``.
+A subscription given up on may still be confirmed later; its channel then stays subscribed
+with no local listener, and its messages are dropped.
 """
 
 from __future__ import annotations
@@ -29,8 +35,6 @@ logger = logging.getLogger("loop.storage")
 
 T = TypeVar("T")
 
-CONFIRM_TIMEOUT = 5.0
-"""Seconds a subscription may wait for Redis to confirm it."""
 RETRY_DELAY = 0.2
 """Seconds the reader waits after a connection error before reading again."""
 
@@ -39,9 +43,12 @@ class RedisHub(Generic[T]):
     """Messages arrive as text and reach listeners as ``decode(text)``; a text that
     ``decode`` refuses (``ValueError``) is logged and dropped."""
 
-    def __init__(self, client: redis.asyncio.Redis, decode: Callable[[str], T]) -> None:
+    def __init__(
+        self, client: redis.asyncio.Redis, decode: Callable[[str], T], *, timeout: float
+    ) -> None:
         self._client = client
         self._decode = decode
+        self._timeout = timeout
         self._local: LocalHub[T] = LocalHub()
         self._pubsub: PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -61,13 +68,19 @@ class RedisHub(Generic[T]):
         if self._closed:
             raise BackendError(message="storage is closed")
         listener_id, _ = self._local.add(channel, listener)
+        deadline = asyncio.get_running_loop().time() + self._timeout
         try:
-            await self._confirmed(channel, await self._send("subscribe", channel))
-        except BaseException:
-            with contextlib.suppress(BackendError):
-                await self._release(channel, listener_id)
+            async with asyncio.timeout_at(deadline):
+                await self._confirmed(channel, await self._send("subscribe", channel))
+        except BaseException as error:
+            # The clean-up shares the deadline: past it, the channel stays subscribed.
+            with contextlib.suppress(BackendError, TimeoutError):
+                async with asyncio.timeout_at(deadline):
+                    await self._release(channel, listener_id)
+            if isinstance(error, TimeoutError):
+                raise BackendError(error, "pub/sub subscription not confirmed in time") from error
             raise
-        return HubSubscription(lambda: self._release(channel, listener_id))
+        return HubSubscription(lambda: self._release_within_timeout(channel, listener_id))
 
     async def close(self) -> None:
         self._closed = True
@@ -90,23 +103,34 @@ class RedisHub(Generic[T]):
                 self._confirmations.setdefault(channel, collections.deque()).append(future)
             try:
                 await getattr(pubsub, command)(channel)
-            except (OSError, redis.RedisError) as error:
+            except BaseException as error:
                 self._forget(channel, future)
-                raise BackendError(error) from error
+                if isinstance(error, (OSError, redis.RedisError)):
+                    raise BackendError(error) from error
+                raise
         self._start_reader()
         return future
 
     async def _confirmed(self, channel: str, future: asyncio.Future[None]) -> None:
+        """Wait for Redis's confirmation; a waiter given up on (the caller's deadline or
+        cancellation) leaves the queue, so it is not the one a later confirmation wakes."""
         try:
-            await asyncio.wait_for(future, CONFIRM_TIMEOUT)
-        except TimeoutError as error:
+            await asyncio.shield(future)
+        except BaseException:
             self._forget(channel, future)
-            raise BackendError(error, "pub/sub subscription not confirmed") from error
+            raise
 
     def _forget(self, channel: str, future: asyncio.Future[None]) -> None:
         waiting = self._confirmations.get(channel)
         if waiting is not None and future in waiting:
             waiting.remove(future)
+
+    async def _release_within_timeout(self, channel: str, listener_id: int) -> None:
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._release(channel, listener_id)
+        except TimeoutError as error:
+            raise BackendError(error, "pub/sub unsubscription not sent in time") from error
 
     async def _release(self, channel: str, listener_id: int) -> None:
         if self._local.remove(channel, listener_id) and not self._closed:

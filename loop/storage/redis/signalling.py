@@ -17,6 +17,7 @@ from loop.storage.calls import CallSubscription
 from loop.storage.redis import keys
 from loop.storage.redis.codec import number
 from loop.storage.redis.errors import wrap_redis_error as _wrap
+from loop.storage.redis.lane import Lane
 from loop.storage.redis.pubsub import RedisHub
 from loop.storage.redis.scripts import Script, load
 from loop.storage.signalling import Admission, Member, SignalListener
@@ -31,6 +32,8 @@ RENEW_MEMBERS = load("signal_renew_members")
 class RedisSignallingStorage:
     if TYPE_CHECKING:
         _client: redis.asyncio.Redis
+        _lane: Lane
+        _timeout: float
 
         async def _run(self, script: Script, keys: Sequence[str], *args: str) -> Any: ...
 
@@ -59,7 +62,7 @@ class RedisSignallingStorage:
     @_wrap
     async def remove_member(self, channel: str, peer_id: str) -> bool:
         self._count()
-        return bool(await self._client.hdel(keys.signal_members(channel), peer_id))
+        return bool(await self._lane.execute("HDEL", keys.signal_members(channel), peer_id))
 
     @_wrap
     async def renew_members(
@@ -73,14 +76,14 @@ class RedisSignallingStorage:
     @_wrap
     async def list_members(self, channel: str, *, now: float) -> list[Member]:
         self._count()
-        listed = await self._client.hvals(keys.signal_members(channel))
+        listed = await self._lane.execute("HVALS", keys.signal_members(channel))
         live = [str(raw) for raw in listed if float(json.loads(raw)["e"]) > now]
         return list(_members(live))
 
     @_wrap
     async def publish_signal(self, channel: str, message: str) -> None:
         self._count()
-        await self._client.publish(keys.signal_channel(channel), message)
+        await self._lane.execute("PUBLISH", keys.signal_channel(channel), message)
 
     async def subscribe_signals(self, channel: str, listener: SignalListener) -> CallSubscription:
         self._count()
@@ -89,7 +92,7 @@ class RedisSignallingStorage:
     def _signal_hub(self) -> RedisHub[str]:
         hub: RedisHub[str] | None = getattr(self, "_signals_hub", None)
         if hub is None:
-            hub = RedisHub(self._client, decode=str)
+            hub = RedisHub(self._client, decode=str, timeout=self._timeout)
             self._signals_hub = hub
         return hub
 

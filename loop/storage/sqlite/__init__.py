@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from loop.storage import BackendError, Storage
+from loop.storage import DEFAULT_TIMEOUT, BackendError, Storage
 from loop.storage.sqlite.accounts import SQLiteAccountStorage
 from loop.storage.sqlite.calls import SQLiteCallStorage
 from loop.storage.sqlite.codec import json_list
@@ -58,8 +58,6 @@ PURGE_BATCH = 2000
 """Rows of each kind one purge removes at most, so a write never stalls on a backlog. At
 one purge a second this outpaces what a busy server writes (every Hawk request leaves a
 nonce for two minutes: about 1,200 a second at full load)."""
-BUSY_TIMEOUT = 5.0
-"""How long a writer waits for another process's write lock before failing."""
 
 
 class SQLiteStorage(
@@ -173,10 +171,12 @@ def database_path(url: str) -> str:
     return rest[1:]
 
 
-def open_database(path: str) -> sqlite3.Connection:
+def open_database(path: str, *, timeout: float = DEFAULT_TIMEOUT) -> sqlite3.Connection:
+    """``timeout`` (``storage.timeout``) is the busy timeout: how long a writer waits for
+    another process's write lock before failing."""
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
+    db = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
     try:
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
@@ -206,8 +206,8 @@ def migrate(db: sqlite3.Connection) -> None:
     db.execute("COMMIT")
 
 
-async def from_url(url: str) -> Storage:
+async def from_url(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> Storage:
     try:
-        return SQLiteStorage(open_database(database_path(url)))
+        return SQLiteStorage(open_database(database_path(url), timeout=timeout))
     except sqlite3.Error as error:
         raise BackendError(error) from error
