@@ -39,11 +39,16 @@ KEPT = ['"\\ud83d\\ude00 \\u0000 é"', "9223372036854775807", '"x"']
 """Valid odd values: a surrogate pair (one astral character), NUL, the largest integer."""
 
 CONTEXT = '{"value": @, "alg": "a", "wrappedKey": "k"}'
+CONTEXT_KEYS = {"value": "v", "alg": "a", "wrappedKey": "k"}
 ROOM_WRITES = [
     ("roomName", '{"roomName": @, "roomOwner": "o", "maxSize": 3}'),
     ("roomOwner", '{"roomOwner": @, "roomName": "n", "maxSize": 3}'),
-    ("context.value", '{"roomOwner": "o", "context": ' + CONTEXT + "}"),
-    ("context.extra", '{"context": {"value": "v", "alg": "a", "wrappedKey": "k", "extra": @}}'),
+    ("context.value", '{"roomOwner": "o", "maxSize": 3, "context": ' + CONTEXT + "}"),
+    (
+        "context.extra",
+        '{"roomOwner": "o", "maxSize": 3, "context": {"value": "v", "alg": "a", '
+        '"wrappedKey": "k", "extra": @}}',
+    ),
     ("maxSize", '{"roomOwner": "o", "maxSize": @}'),
     ("expiresIn", '{"roomOwner": "o", "expiresIn": @}'),
 ]
@@ -171,6 +176,9 @@ async def test_valid_odd_values_are_stored_and_read_back(harness: Harness, liter
         answer = await send(s, method, path, template.replace("@", literal), credentials)
         assert answer.status_code < 500, (field, method, path, answer.text)
     answers = await s.read_everything()
+    contexts = [room["context"] for room in answers[0] if room.get("context")]
+    assert {**CONTEXT_KEYS, "extra": value} in contexts
+    assert any(context["value"] == value for context in contexts)
     if isinstance(value, str):
         texts = json.dumps(answers, ensure_ascii=False)
         for stored in ("roomName", "roomOwner", "callerId", "subject", "displayName"):
