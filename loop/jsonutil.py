@@ -33,8 +33,8 @@ walk over the value would otherwise recurse as deep as a 4 kB body asks."""
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
-"""What both storage backends hold as an integer (SQLite's INTEGER, Redis's Lua numbers are
-narrower still, so no counter ever reaches this)."""
+"""The integers storage holds: SQLite's INTEGER (a larger Python int fails to bind, a 500
+before this bound), and the same bound keeps the JSON texts Redis stores readable alike."""
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -57,6 +57,7 @@ _LEADING_INTEGER = re.compile(r"\s*([+-]?)0*([0-9]*)")
 
 
 def fits_storage(number: int) -> bool:
+    """Whether SQLite can bind it (signed 64 bits)."""
     return INT64_MIN <= number <= INT64_MAX
 
 

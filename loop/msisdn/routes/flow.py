@@ -158,7 +158,7 @@ def _public_key(value: Any) -> browserid.PublicKey:
     if isinstance(value, str):
         try:
             value = jsonutil.loads(value)
-        except (ValueError, RecursionError):
+        except ValueError:
             raise errors.bad_json("publicKey is not valid JSON.") from None
     try:
         return browserid.public_key_from_json(value)
