@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from loop import errors
 from loop.config import RoomsSettings
+from loop.jsonutil import INT64_MAX, INT64_MIN
 from loop.rooms import validation
 from loop.rooms.capacity import Refusal, refusal, room_client_max_size
 from loop.rooms.views import full_view, public_view
@@ -105,11 +106,20 @@ def test_the_owner_always_finds_a_seat_kept_for_it(max_size: int, extra: list[in
 # -- numbers ------------------------------------------------------------------------------------
 
 
-@given(st.integers(min_value=-(10**20), max_value=10**20))
+@given(st.integers(min_value=INT64_MIN, max_value=INT64_MAX))
 def test_integers_are_read_from_numbers_and_decimal_strings(n: int) -> None:
     assert validation.integer(n) == n
     assert validation.integer(str(n)) == n
     assert validation.integer(f" {n} ") == n
+
+
+@given(
+    st.integers(min_value=INT64_MAX + 1, max_value=10**30)
+    | st.integers(max_value=INT64_MIN - 1, min_value=-(10**29))
+)
+def test_integers_beyond_what_storage_holds_are_not_integers(n: int) -> None:
+    assert validation.integer(n) is None
+    assert validation.integer(str(n)) is None
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ import dataclasses
 import json
 from typing import Any
 
+from loop import jsonutil
 from loop.browserid.keys import LABEL_ALIASES, PublicKey, SecretKey
 
 MAX_TOKEN_LENGTH = 64_000
@@ -84,8 +85,8 @@ def _json_bytes(value: dict[str, Any]) -> bytes:
 
 def _json_object(raw: bytes) -> dict[str, Any]:
     try:
-        value = json.loads(raw)
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        value = jsonutil.loads(raw)
+    except (UnicodeDecodeError, ValueError):
         raise MalformedToken("not JSON") from None
     if not isinstance(value, dict):
         raise MalformedToken("not a JSON object")

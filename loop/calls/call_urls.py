@@ -6,7 +6,6 @@ per-session rate limit standing in for the front proxy's (60 per minute by defau
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +14,7 @@ from loop.callers import HawkCaller
 from loop.calls.calls import call_url, caller_identity
 from loop.config import CallUrlsSettings
 from loop.crypto import random_token
+from loop.jsonutil import leading_integer
 from loop.services import CallServices
 from loop.storage.calls import (
     CallUrl,
@@ -25,7 +25,6 @@ from loop.storage.calls import (
 )
 
 HOUR = 3600
-_INTEGER = re.compile(r"\s*[+-]?\d+")
 
 
 def expires_in(body: Mapping[str, Any], settings: CallUrlsSettings) -> int:
@@ -36,9 +35,8 @@ def expires_in(body: Mapping[str, Any], settings: CallUrlsSettings) -> int:
         return settings.timeout
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise errors.invalid_parameters("expiresIn should be a valid number")
-    match = _INTEGER.match(value) if isinstance(value, str) else None
-    hours = value if isinstance(value, int) else int(match.group(0)) if match else 0
-    if hours < 1:
+    hours = value if isinstance(value, int) else leading_integer(value)
+    if hours is None or hours < 1:
         raise errors.invalid_parameters("expiresIn should be a valid number")
     if hours > settings.max_timeout:
         raise errors.invalid_parameters(f"expiresIn should be less than {settings.max_timeout}")

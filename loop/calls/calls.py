@@ -9,7 +9,6 @@ their devices' ``calls`` push targets; the callee's devices then fetch it with
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,13 +18,13 @@ from loop.calls.identities import callee_identities
 from loop.config import Settings
 from loop.crypto import decrypt, random_hex, session_identity_key
 from loop.identity import user_mac
+from loop.jsonutil import leading_integer
 from loop.media import MediaSession
 from loop.services import CallServices
 from loop.storage.calls import Call, CallCreated, CallUrl
 
 CALL_TYPES = ("audio", "audio-video")
 ID_BYTES = 16
-_LEADING_INTEGER = re.compile(r"\s*([+-]?\d+)")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -62,9 +61,12 @@ def channel(body: Mapping[str, Any]) -> str:
 
 
 def version(value: str | None) -> int:
-    """``?version=`` read as ``parseInt`` did; anything unreadable lists every call."""
-    match = _LEADING_INTEGER.match(value or "")
-    return int(match.group(1)) if match else 0
+    """``?version=`` read as ``parseInt`` did; anything unreadable lists every call, an
+    integer beyond what storage holds is 400/107."""
+    number = leading_integer(value or "")
+    if number is None:
+        raise errors.invalid_parameters("version should be a valid number")
+    return number
 
 
 def progress_url(settings: Settings) -> str:

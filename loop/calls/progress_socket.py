@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from typing import Any, Protocol
 
+from loop import jsonutil
 from loop.calls.progress import (
     ACTIONS,
     REASON,
@@ -278,7 +278,7 @@ class ProgressSocket:
 
 def _decode(text: str) -> dict[str, Any]:
     try:
-        message = json.loads(text)
+        message = jsonutil.loads(text)
     except ValueError:
         raise ProtocolError("Malformed message.") from None
     if not isinstance(message, dict):

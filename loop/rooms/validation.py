@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from loop import errors
 from loop.config import RoomsSettings
+from loop.jsonutil import fits_storage, leading_integer
 
 Action = Literal["join", "refresh", "status", "leave", "logDomain"]
 ACTIONS: tuple[Action, ...] = ("join", "refresh", "status", "leave", "logDomain")
@@ -33,7 +34,7 @@ STATUS_COUNTERS = ("connections", "sendStreams", "recvStreams")
 DOMAINS_ERROR = "Domains must be a list of objects with both a ``domain`` and ``count`` property."
 
 _DECIMAL = re.compile(r"[+-]?[0-9]{1,30}")
-_LEADING_INTEGER = re.compile(r"\s*([+-]?[0-9]{1,30})")
+VERSION_ERROR = "version should be a valid number"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -67,12 +68,14 @@ def integer(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value) if value.is_integer() else None
-    if isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
-        return int(value)
-    return None
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
+        number = int(value)
+    else:
+        return None
+    return number if fits_storage(number) else None
 
 
 def room_params(body: Mapping[str, Any], settings: RoomsSettings) -> RoomParams:
@@ -168,9 +171,11 @@ def delete_tokens(body: Mapping[str, Any]) -> list[str]:
 
 
 def version(value: str | None) -> int | None:
-    """``?version=`` read as ``parseInt`` did; only a positive integer filters the list."""
-    match = _LEADING_INTEGER.match(value or "")
-    number = int(match.group(1)) if match else 0
+    """``?version=`` read as ``parseInt`` did; only a positive integer filters the list, and
+    one beyond what storage holds is 400/107."""
+    number = leading_integer(value or "")
+    if number is None:
+        raise errors.invalid_parameters(VERSION_ERROR)
     return number if number > 0 else None
 
 

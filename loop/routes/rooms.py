@@ -135,6 +135,7 @@ async def room_action(request: Request) -> Response:
     elif action == "status":
         participation.status(state, pid, validation.status(body))
     else:
+        require_params(request, body, "domains")
         participation.log_domains(svc, state, pid, validation.domains(body))
     return no_content()
 

@@ -11,6 +11,8 @@ import dataclasses
 import json
 from typing import Any
 
+from loop import jsonutil
+
 # Close codes (docs/signalling.md).
 CLOSE_BYE = 4000
 CLOSE_REFUSED = 4401
@@ -55,7 +57,7 @@ ClientMessage = Hello | Signal | Remove | Ping
 def parse(text: str) -> ClientMessage:
     """The client's message; raises BadMessage."""
     try:
-        value = json.loads(text)
+        value = jsonutil.loads(text)
     except ValueError:
         raise BadMessage("not JSON") from None
     if not isinstance(value, dict):

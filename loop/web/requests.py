@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -11,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from loop import errors
-from loop.jsonutil import dumps
+from loop.jsonutil import RefusedValue, check_value, dumps, loads
 
 _BODY_KEY = "loop.body"
 
@@ -47,7 +46,9 @@ async def read_body(request: Request) -> bytes:
 async def json_body(request: Request) -> dict[str, Any]:
     """The body as an object: JSON or urlencoded; a missing body is ``{}``.
 
-    Anything else (malformed JSON, a JSON array or string, invalid UTF-8) is 400 errno 106.
+    Anything else (malformed JSON, a JSON array or string, invalid UTF-8, ``NaN``, nesting
+    beyond ``MAX_DEPTH``) is 400 errno 106; a value no storage can hold and read back (a lone
+    surrogate, an integer beyond 64 bits) is 400 errno 107 naming its field.
     """
     raw = await read_body(request)
     if not raw.strip():
@@ -55,8 +56,12 @@ async def json_body(request: Request) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     try:
         if content_type == "application/x-www-form-urlencoded":
-            return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
-        value = json.loads(raw)
+            form = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+            check_value(form)
+            return form
+        value = loads(raw)
+    except RefusedValue as refused:
+        raise errors.invalid_parameters(str(refused)) from None
     except (UnicodeDecodeError, ValueError):
         raise errors.bad_json() from None
     if not isinstance(value, dict):

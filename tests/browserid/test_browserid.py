@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -221,3 +223,13 @@ def test_arbitrary_keys_never_crash(key: dict[str, str]) -> None:
         browserid.public_key_from_json(key)
     except browserid.KeyFormatError:
         pass
+
+
+def test_an_audience_no_answer_can_carry_is_malformed() -> None:
+    """The assertion's JSON goes through the server's strict reader: a lone surrogate in
+    ``aud`` (no UTF-8 text holds it) makes the assertion malformed before anything uses it."""
+    payload = base64.urlsafe_b64encode(b'{"aud": "\\ud800"}').rstrip(b"=").decode()
+    header = base64.urlsafe_b64encode(b'{"alg": "RS256"}').rstrip(b"=").decode()
+    bundle = f"a.b.c~{header}.{payload}.c2ln"
+    with pytest.raises(browserid.VerificationError, match="Malformed audience"):
+        browserid.unverified_audience(bundle)

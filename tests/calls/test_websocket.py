@@ -202,6 +202,12 @@ async def test_echo(live_server: ServerFactory) -> None:
     [
         ("not json", "Malformed message."),
         ("[1, 2]", "Malformed message."),
+        # What the strict reader refuses (issue 12): never echoed, never a crash.
+        ('{"messageType": "echo", "echo": "\\ud800"}', "Malformed message."),
+        ('{"messageType": "echo", "echo": NaN}', "Malformed message."),
+        ('{"messageType": "echo", "echo": 1e400}', "Malformed message."),
+        ('{"messageType": "echo", "echo": 18446744073709551616}', "Malformed message."),
+        ('{"messageType": "echo", "echo": ' + "[" * 2000 + "]" * 2000 + "}", "Malformed message."),
         ({"messageType": "dance"}, "Unknown messageType"),
         ({"callId": "x"}, "Unknown messageType"),
         ({"messageType": "hello"}, "Missing parameters: callId, auth"),

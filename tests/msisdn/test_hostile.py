@@ -55,3 +55,30 @@ async def test_random_bodies_never_500(env: Env, path: str, body: dict[str, Any]
     response = await env.client.post(path, json=body, hawk=session)
     assert response.status_code < 500 or response.json()["errno"] == 201, response.text
     json.loads(response.text or "{}")
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    ("value", "errno"),
+    [
+        ('"\\ud800"', 107),
+        ("18446744073709551616", 107),
+        ("1e400", 107),
+        ("NaN", 106),
+        ("[" * 2000 + "]" * 2000, 106),
+    ],
+    ids=["lone-surrogate", "beyond-64-bits", "beyond-double", "nan", "deep"],
+)
+async def test_the_strict_reader_guards_the_gateway(
+    env: Env, path: str, value: str, errno: int
+) -> None:
+    """The gateway reads bodies with the server's one strict reader (issue 12)."""
+    session = await env.register() if path != "/discover" else None
+    body = ('{"msisdn": ' + value + "}").encode()
+    headers = {"Content-Type": "application/json"}
+    response = await env.client.post(path, content=body, headers=headers, hawk=session)
+    if errno == 106:
+        assert_error(response, 400, 106, "Invalid JSON in request body.")
+    else:
+        assert_error(response, 400, 107)
+        assert response.json()["error"].startswith("msisdn should not hold ")

@@ -159,9 +159,17 @@ async def test_log_domain_needs_a_list_of_domains(
 ) -> None:
     guest = await harness.client.register()
     await joined(harness, room, guest)
-    body = {} if domains is None else {"domains": domains}
     error = "Domains must be a list of objects with both a ``domain`` and ``count`` property."
-    assert_error(await act(harness, room, "logDomain", guest, **body), 400, 107, error)
+    response = await act(harness, room, "logDomain", guest, domains=domains)
+    assert_error(response, 400, 107, error)
+
+
+async def test_log_domain_without_domains_is_missing(harness: Harness, room: str) -> None:
+    """``domains`` is required (loop-api.md §4.12): absent is 400/108, as any missing field."""
+    guest = await harness.client.register()
+    await joined(harness, room, guest)
+    response = await act(harness, room, "logDomain", guest)
+    assert_error(response, 400, 108, "Missing: domains")
 
 
 async def test_log_domain_after_leaving_is_refused(harness: Harness, room: str) -> None:

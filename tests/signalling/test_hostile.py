@@ -132,6 +132,13 @@ async def test_no_hello_in_time(live_server: ServerFactory) -> None:
         '{"type": "signal", "to": "x"}',
         '{"type": "remove"}',
         '{"type": "remove", "id": ["x"]}',
+        # What the strict reader refuses (issue 12): never relayed, never a crash.
+        '{"type": "ping", "at": NaN}',
+        '{"type": "ping", "at": 1e400}',
+        '{"type": "ping", "\\ud800": 1}',
+        '{"type": "signal", "to": "x", "data": {"sdp": "\\udfff"}}',
+        '{"type": "signal", "to": "x", "data": {"n": 18446744073709551616}}',
+        '{"type": "ping", "at": ' + "[" * 2000 + "]" * 2000 + "}",
         b"\xff\xfe binary",
     ],
 )

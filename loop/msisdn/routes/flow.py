@@ -3,7 +3,6 @@ unregistration (msisdn-and-auth.md §1.5-§1.6, decisions D21-D23)."""
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -11,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from loop import browserid
+from loop import browserid, jsonutil
 from loop.msisdn import errors, numbers, verification
 from loop.msisdn.auth import Caller, hawk_id_hmac, require_hawk
 from loop.msisdn.routes.common import host, params
@@ -158,8 +157,8 @@ def _public_key(value: Any) -> browserid.PublicKey:
     400/107 ``Bad Public Key.`` (details withheld, as the original)."""
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except (ValueError, RecursionError):
+            value = jsonutil.loads(value)
+        except ValueError:
             raise errors.bad_json("publicKey is not valid JSON.") from None
     try:
         return browserid.public_key_from_json(value)
