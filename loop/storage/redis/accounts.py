@@ -9,14 +9,12 @@ scripts maintain, and runs every concern's step (:data:`ACCOUNT_DELETION_STEPS`)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
-
 from loop.storage.accounts import OAuthRecord
 from loop.storage.redis import keys
 from loop.storage.redis.codec import number
 from loop.storage.redis.errors import wrap_redis_error as _wrap
-from loop.storage.redis.scripts import Script, load
+from loop.storage.redis.plumbing import RedisPlumbing
+from loop.storage.redis.scripts import load
 
 START_OAUTH = load("start_oauth")
 GET_OAUTH = load("get_oauth")
@@ -35,11 +33,7 @@ that keeps per-user data adds its step here."""
 DELETE_ACCOUNT = load("delete_account", "delete_account", *ACCOUNT_DELETION_STEPS)
 
 
-class RedisAccountStorage:
-    if TYPE_CHECKING:
-
-        async def _run(self, script: Script, keys: Sequence[str], *args: str) -> Any: ...
-
+class RedisAccountStorage(RedisPlumbing):
     @_wrap
     async def start_oauth(self, hawk_id_hmac: str, *, state: str, now: float, ttl: float) -> str:
         key = [keys.oauth(hawk_id_hmac)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from loop.storage.calls import (
     Call,
@@ -30,12 +30,9 @@ from loop.storage.calls import (
 from loop.storage.redis import keys
 from loop.storage.redis.codec import number
 from loop.storage.redis.errors import wrap_redis_error as _wrap
+from loop.storage.redis.plumbing import RedisPlumbing
 from loop.storage.redis.pubsub import RedisHub
 from loop.storage.redis.scripts import Script, load
-
-if TYPE_CHECKING:
-    import redis.asyncio
-
 
 CREATE_CALL_URL = load("create_call_url")
 GET_LIVE = load("get_live")
@@ -89,15 +86,7 @@ def _progress(reply: Any) -> CallProgress | None:
     return CallProgress(markers=int(after), previous=int(before), reason=reason or None)
 
 
-class RedisCallStorage:
-    if TYPE_CHECKING:
-        _client: redis.asyncio.Redis
-        _timeout: float
-
-        async def _run(self, script: Script, keys: Sequence[str], *args: str) -> Any: ...
-
-        def _count(self) -> None: ...
-
+class RedisCallStorage(RedisPlumbing):
     # -- call URLs -------------------------------------------------------------------------
 
     @_wrap

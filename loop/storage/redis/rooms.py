@@ -9,13 +9,14 @@ which :func:`_outcome` raises as the interface's exception.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from loop.storage.errors import StorageError
 from loop.storage.redis import codec, keys
 from loop.storage.redis.codec import number
 from loop.storage.redis.errors import wrap_redis_error
-from loop.storage.redis.scripts import Script, load
+from loop.storage.redis.plumbing import RedisPlumbing
+from loop.storage.redis.scripts import load
 from loop.storage.rooms import (
     JoinConflict,
     NotParticipant,
@@ -68,11 +69,7 @@ def _participant_keys(token: str) -> list[str]:
     return [*_room_keys(token), keys.PARTICIPANT_EXPIRY]
 
 
-class RedisRoomStorage:
-    if TYPE_CHECKING:
-
-        async def _run(self, script: Script, keys: Sequence[str], *args: str) -> Any: ...
-
+class RedisRoomStorage(RedisPlumbing):
     # -- rooms -----------------------------------------------------------------------------
 
     @wrap_redis_error

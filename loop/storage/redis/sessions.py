@@ -6,13 +6,13 @@ A mixin of :class:`loop.storage.redis.RedisStorage`: it uses the backend's plumb
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
 
 from loop.storage.redis import codec, keys
 from loop.storage.redis.codec import number
 from loop.storage.redis.errors import wrap_redis_error
-from loop.storage.redis.scripts import Script, load
+from loop.storage.redis.plumbing import RedisPlumbing
+from loop.storage.redis.scripts import load
 from loop.storage.sessions import NonceReplayed, PushTarget, Session, Topic, nonce_member
 
 CREATE_SESSION = load("create_session")
@@ -32,11 +32,7 @@ def _push_keys(session: Session) -> list[str]:
     return [keys.session(session.hawk_id_hmac), keys.user(session.user, "push")]
 
 
-class RedisSessionStorage:
-    if TYPE_CHECKING:
-
-        async def _run(self, script: Script, keys: Sequence[str], *args: str) -> Any: ...
-
+class RedisSessionStorage(RedisPlumbing):
     # -- Hawk sessions ---------------------------------------------------------------------
 
     @wrap_redis_error

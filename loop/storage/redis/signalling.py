@@ -11,34 +11,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
 from loop.storage.calls import CallSubscription
 from loop.storage.redis import keys
 from loop.storage.redis.codec import number
 from loop.storage.redis.errors import wrap_redis_error as _wrap
-from loop.storage.redis.lane import Lane
+from loop.storage.redis.plumbing import RedisPlumbing
 from loop.storage.redis.pubsub import RedisHub
-from loop.storage.redis.scripts import Script, load
+from loop.storage.redis.scripts import load
 from loop.storage.signalling import Admission, Member, SignalListener
-
-if TYPE_CHECKING:
-    import redis.asyncio
 
 ADD_MEMBER = load("signal_add_member")
 RENEW_MEMBERS = load("signal_renew_members")
 
 
-class RedisSignallingStorage:
-    if TYPE_CHECKING:
-        _client: redis.asyncio.Redis
-        _lane: Lane
-        _timeout: float
-
-        async def _run(self, script: Script, keys: Sequence[str], *args: str) -> Any: ...
-
-        def _count(self) -> None: ...
-
+class RedisSignallingStorage(RedisPlumbing):
     @_wrap
     async def add_member(
         self, channel: str, member: Member, *, now: float, ttl: float

@@ -99,6 +99,13 @@ class SQLiteStorage(
             *SQLiteWebPushStorage.TABLES,
         )
 
+    def _check_open(self) -> None:
+        """A closed database refuses subscriptions as it refuses everything else."""
+        try:
+            self._db.execute("SELECT 1")
+        except sqlite3.Error as error:
+            raise BackendError(error) from error
+
     def _run(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> sqlite3.Cursor:
         self.stats.commands += 1
         return self._db.execute(sql, params)

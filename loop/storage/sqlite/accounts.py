@@ -11,15 +11,12 @@ tables. Account deletion runs every concern's step (:data:`ACCOUNT_DELETION_STEP
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sqlite3
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
 
 from loop.storage.accounts import OAuthRecord
 from loop.storage.sqlite import calls, rooms, sessions
 from loop.storage.sqlite.errors import wrap_sqlite_error as _wrap
+from loop.storage.sqlite.plumbing import SQLitePlumbing
 
 PURGE_BATCH = 100
 
@@ -65,19 +62,9 @@ parameters ``:user``, ``:devices`` (a JSON list of the user's devices and the ca
 and ``:now``. A concern that keeps per-user data adds its step here."""
 
 
-class SQLiteAccountStorage:
+class SQLiteAccountStorage(SQLitePlumbing):
     SCHEMA: tuple[str, ...] = SCHEMA
     TABLES: tuple[str, ...] = ("oauth",)
-
-    if TYPE_CHECKING:
-
-        def _run(
-            self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
-        ) -> sqlite3.Cursor: ...
-
-        def _transaction(
-            self, *, write: bool, now: float | None = None
-        ) -> contextlib.AbstractContextManager[None]: ...
 
     @_wrap
     async def start_oauth(self, hawk_id_hmac: str, *, state: str, now: float, ttl: float) -> str:

@@ -12,13 +12,10 @@ single process; several servers sharing calls need Redis.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sqlite3
-from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Collection, Sequence
+from typing import Any
 
-from loop.storage import BackendError
 from loop.storage.calls import (
     Call,
     CallCreated,
@@ -34,6 +31,7 @@ from loop.storage.calls import (
 )
 from loop.storage.fanout import HubSubscription, LocalHub
 from loop.storage.sqlite.errors import wrap_sqlite_error as _wrap
+from loop.storage.sqlite.plumbing import SQLitePlumbing
 
 PURGE_BATCH = 100
 URL_FIELDS = "token user issuer timestamp expires caller_id subject"
@@ -136,20 +134,9 @@ class _Progress:
         return CallProgress(markers=len(self.markers), previous=self.previous, reason=reason)
 
 
-class SQLiteCallStorage:
+class SQLiteCallStorage(SQLitePlumbing):
     SCHEMA: tuple[str, ...] = SCHEMA
     TABLES: tuple[str, ...] = ("call_urls", "calls", "call_callees", "call_url_rates")
-
-    if TYPE_CHECKING:
-        _db: sqlite3.Connection
-
-        def _run(
-            self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
-        ) -> sqlite3.Cursor: ...
-
-        def _transaction(
-            self, *, write: bool, now: float | None = None
-        ) -> contextlib.AbstractContextManager[None]: ...
 
     # -- call URLs -------------------------------------------------------------------------
 
@@ -287,13 +274,6 @@ class SQLiteCallStorage:
             hub.remove(call_id, listener_id)
 
         return HubSubscription(release)
-
-    def _check_open(self) -> None:
-        """A closed database refuses subscriptions as it refuses everything else."""
-        try:
-            self._db.execute("SELECT 1")
-        except sqlite3.Error as error:
-            raise BackendError(error) from error
 
     def _call_hub(self) -> LocalHub[CallProgress]:
         hub: LocalHub[CallProgress] | None = getattr(self, "_calls_hub", None)

@@ -10,9 +10,7 @@ find out which domain error to raise.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +30,7 @@ from loop.storage.sessions import PushTarget
 from loop.storage.signalling import Announcement
 from loop.storage.sqlite.codec import dumps, json_list, to_participant, to_room
 from loop.storage.sqlite.errors import wrap_sqlite_error
+from loop.storage.sqlite.plumbing import SQLitePlumbing
 from loop.storage.sqlite.statements import (
     DELETE_PARTICIPANTS,
     DELETE_ROOMS,
@@ -68,18 +67,11 @@ ACCOUNT_DELETION = (
 rooms the user owns with their participants, and the user's deletion log."""
 
 
-class SQLiteRoomStorage:
+class SQLiteRoomStorage(SQLitePlumbing):
     if TYPE_CHECKING:
 
-        def _run(
-            self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
-        ) -> sqlite3.Cursor: ...
-
-        def _transaction(
-            self, *, write: bool, now: float | None = None
-        ) -> contextlib.AbstractContextManager[None]: ...
-
-        def _announce(self, *announcements: Announcement | None) -> None: ...
+        def _announce(self, *announcements: Announcement | None) -> None:
+            """The signalling mixin's: publishes after a committed change."""
 
     def _targets(self, owner: str, now: float) -> tuple[PushTarget, ...]:
         rows = self._run(SELECT_TARGETS, (owner, "rooms", now))

@@ -7,15 +7,13 @@ core schema of :mod:`loop.storage.sqlite.statements`, which the purge also recla
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sqlite3
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
 
 from loop.storage.sessions import NonceReplayed, PushTarget, Session, Topic, nonce_member
 from loop.storage.sqlite.codec import dumps, json_list
 from loop.storage.sqlite.errors import wrap_sqlite_error
+from loop.storage.sqlite.plumbing import SQLitePlumbing
 from loop.storage.sqlite.statements import (
     BIND_IDENTITY,
     DELETE_NONCES_OF,
@@ -39,17 +37,7 @@ ACCOUNT_DELETION = (
 user's push registrations, and the devices in ``:devices`` with their nonces."""
 
 
-class SQLiteSessionStorage:
-    if TYPE_CHECKING:
-
-        def _run(
-            self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
-        ) -> sqlite3.Cursor: ...
-
-        def _transaction(
-            self, *, write: bool, now: float | None = None
-        ) -> contextlib.AbstractContextManager[None]: ...
-
+class SQLiteSessionStorage(SQLitePlumbing):
     # -- Hawk sessions ---------------------------------------------------------------------
 
     @wrap_sqlite_error

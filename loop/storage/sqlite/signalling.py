@@ -9,11 +9,11 @@ method still checks that the database is open, so a closed storage fails as a wh
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from loop.storage.calls import CallSubscription
 from loop.storage.fanout import HubSubscription, LocalHub
 from loop.storage.signalling import Admission, Announcement, Member, SignalListener
+from loop.storage.sqlite.plumbing import SQLitePlumbing
 
 
 class _Listed:
@@ -24,13 +24,9 @@ class _Listed:
         self.expires_at = expires_at
 
 
-class SQLiteSignallingStorage:
+class SQLiteSignallingStorage(SQLitePlumbing):
     _signal_members: dict[str, dict[str, _Listed]]
     _signal_channels: LocalHub[str]
-
-    if TYPE_CHECKING:
-
-        def _check_open(self) -> None: ...
 
     def _signal_state(self) -> tuple[dict[str, dict[str, _Listed]], LocalHub[str]]:
         members: dict[str, dict[str, _Listed]] | None = getattr(self, "_signal_members", None)

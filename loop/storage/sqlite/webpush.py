@@ -8,39 +8,22 @@ table of its own: subscriptions live in ``push`` beside SimplePush URLs.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sqlite3
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
 
 from loop.storage import PushTarget
 from loop.storage.sqlite.errors import wrap_sqlite_error
+from loop.storage.sqlite.plumbing import SQLitePlumbing
 
 USER_TARGETS = "SELECT device, topic, target FROM push WHERE user = ?"
 DELETE_TARGET = "DELETE FROM push WHERE user = ? AND device = ? AND topic = ?"
 
 
-class _Plumbing(Protocol):
-    """What the mixin uses of :class:`~loop.storage.sqlite.SQLiteStorage`."""
-
-    def _run(
-        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ...
-    ) -> sqlite3.Cursor: ...
-
-    def _transaction(
-        self, *, write: bool, now: float | None = None
-    ) -> contextlib.AbstractContextManager[None]: ...
-
-
-class SQLiteWebPushStorage:
+class SQLiteWebPushStorage(SQLitePlumbing):
     SCHEMA: tuple[str, ...] = ()
     TABLES: tuple[str, ...] = ()
 
     @wrap_sqlite_error
-    async def forget_push_target(
-        self: _Plumbing, user: str, target: PushTarget, *, now: float
-    ) -> int:
+    async def forget_push_target(self, user: str, target: PushTarget, *, now: float) -> int:
         """Targets are compared as decoded JSON, so the stored text's form never matters;
         a user has a handful of rows (devices x topics), read through the primary key."""
         with self._transaction(write=True, now=now):
