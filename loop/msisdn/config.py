@@ -19,6 +19,15 @@ from pathlib import Path
 from loop.config import ConfigError, Secret, build, load_raw
 
 ENV_PREFIX = "MSISDN_"
+
+SAMPLE_HEADER = """Sample configuration for loop-msisdn (the MSISDN gateway), written by
+`loop-msisdn --sample-config` from the settings' declarations: every key is optional and
+shown with its default.
+
+Any key can also be set from the environment: MSISDN_ + upper snake case, "__" between
+levels, e.g. MSISDN_SMS_GATEWAYS__NEXMO__PRIORITY=10. Start with:
+loop-msisdn --config msisdn.toml (or mount it in loop-server: [msisdn] mount = true,
+config = "msisdn.toml")."""
 PROVIDERS = ("nexmo", "log")
 
 
