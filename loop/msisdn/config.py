@@ -50,8 +50,9 @@ class BrowserIDSettings:
     """``BIDSecretKey``: the matching secret key object as JSON."""
     key_algorithm: str = "DS256"
     """Algorithm of a generated key pair (``DS256``, ``DS128``, ``RS256``)."""
-    max_duration: int = 0
-    """Longest certificate lifetime granted, seconds; 0 = no cap (as the original)."""
+    max_duration: int = 86_400
+    """Longest certificate lifetime granted, seconds (a longer ``duration`` is cut to it);
+    0 = no cap, as the original."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
