@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 
 from loop.app import create_app
-from loop.config import Settings, load_settings
+from loop.config import SAMPLE_HEADER, Settings, load_settings
 from loop.runner import run, serve_app
 
 
@@ -17,6 +17,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Loop (Firefox Hello) server. Settings: defaults < --config FILE < LOOP_* "
         "environment variables (e.g. LOOP_ROOMS__PARTICIPANT_TTL=300).",
         config_variable="LOOP_CONFIG",
+        settings_type=Settings,
+        sample_header=SAMPLE_HEADER,
         load=load_settings,
         serve=serve,
     )

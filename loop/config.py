@@ -23,6 +23,13 @@ from loop.browserid import KeyFormatError, public_key_from_json
 
 ENV_PREFIX = "LOOP_"
 
+SAMPLE_HEADER = """Sample configuration for loop-server, written by `loop-server --sample-config`
+from the settings' declarations: every key is optional and shown with its default.
+
+Any key can also be set from the environment: LOOP_ + upper snake case, "__" between
+levels, e.g. LOOP_ROOMS__PARTICIPANT_TTL=300 or LOOP_STORAGE__URL=redis://localhost:6379/0.
+Start with: loop-server --config loop.toml"""
+
 
 class ConfigError(ValueError):
     """A configuration value is missing, unknown or of the wrong type."""
@@ -45,13 +52,17 @@ class StorageSettings:
     timeout: float = 2.0
     """Seconds any wait on the storage may last (Redis: a free pooled connection, the
     command and its reply, a pub/sub confirmation; SQLite: another process's write lock).
-    Past it the request answers 503 errno 201 with ``Retry-After``."""
+    Past it the request answers 503 errno 201 with ``Retry-After``. At most 60."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class HawkSettings:
     check_payload_hash: bool = True
+    """Check the payload hash clients send (decisions D15). Turn off for Firefox builds that
+    hashed non-ASCII fields differently from what they sent."""
     timestamp_skew: int = 60
+    """Seconds a Hawk timestamp may differ from the server's clock; a nonce is remembered
+    until its request's timestamp can no longer be accepted."""
     check_host: str = "request"
     """Which host and port a Hawk MAC is checked against: ``"request"``, the ``Host``
     header as received; ``"public"``, ``public_server_address`` (behind a proxy that
@@ -68,40 +79,62 @@ literal in brackets)."""
 @dataclasses.dataclass(frozen=True, slots=True)
 class RoomsSettings:
     default_ttl: int = 1344
+    """Hours a new room lives when its owner gives no ``expiresIn``."""
     max_ttl: int = 1344
+    """Longest ``expiresIn``, in hours."""
     extend_ttl: int = 1344
+    """Hours a join or leave pushes the room's expiry out to."""
     participant_ttl: float = 300
+    """Seconds without a refresh before a participant drops out."""
     deleted_ttl: int = 1620
+    """Seconds deletions are remembered for ``GET /rooms?version=``."""
     max_size: int = 5
+    """Largest ``maxSize`` of a room."""
     max_room_name_size: int = 100
+    """Characters in a room name (deprecated ``roomName``)."""
     max_room_owner_size: int = 255
+    """Characters in ``roomOwner``."""
     token_size: int = 8
+    """Random bytes per room token (8 bytes: 11 characters)."""
     web_app_url: str = ""
     """Room links handed out; empty means ``<protocol>://<public_server_address>/{token}``,
     the room page this server serves itself (see ``Settings.__post_init__``)."""
     hkdf_salt: Secret = Secret("")
+    """Hex salt of the key derivation for session keys. Empty: generated and kept in the
+    storage."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class TimersSettings:
     supervisory_duration: float = 10
+    """Seconds a direct call may stay in ``init`` before it ends as timed out."""
     ringing_duration: float = 30
+    """Seconds a direct call may ring."""
     connection_duration: float = 10
+    """Seconds from ``connecting`` to ``connected`` before the call ends."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class CallsSettings:
     max_subject_size: int = 124
+    """Characters in a call's ``subject``."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class CallUrlsSettings:
     token_size: int = 8
+    """Random bytes per call-URL token."""
     timeout: int = 720
+    """Hours a call URL lives by default."""
     max_timeout: int = 720
+    """Longest ``expiresIn`` of a call URL, in hours."""
     web_app_url: str = "http://localhost:3000/c/{token}"
+    """Call links handed out; ``{token}`` is replaced."""
     rate_limit: int = 60
+    """Call URLs one session may create per ``rate_limit_period`` seconds (429 beyond,
+    D12)."""
     rate_limit_period: int = 60
+    """Seconds of that window."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -111,15 +144,19 @@ class MediaSettings:
     signalling, decisions D18), ``fake`` (offline, OpenTok-shaped ids) or ``tokbox``
     (OpenTok / Vonage Video)."""
     fake_url: str = "https://call.stage.mozaws.net/"
+    """API address the ``fake`` provider pretends to be."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class TokBoxSettings:
     api_url: str = "https://api.opentok.com"
+    """OpenTok API address."""
     credentials: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
     """``{channel: {"api_key", "api_secret"[, "api_url"]}}``; must contain ``default``."""
     token_duration: int = 86400
+    """Seconds an OpenTok token stays valid."""
     retry_on_error: int = 3
+    """Attempts at creating an OpenTok session before 503."""
     timeout: int = 2000
     """Milliseconds."""
 
@@ -147,6 +184,7 @@ class WebRTCSettings:
     rate_limit: int = 200
     """Messages a socket may send per ``rate_period`` seconds; more closes it (4429)."""
     rate_period: float = 10.0
+    """Seconds of the ``rate_limit`` window."""
     membership_check_interval: float = 1.0
     """Seconds between checks that connected members are still live participants (how a
     participant's expiry, or its room's deletion with the account, closes its socket)."""
@@ -158,13 +196,21 @@ class WebRTCSettings:
 @dataclasses.dataclass(frozen=True, slots=True)
 class FxaOAuthSettings:
     activated: bool = False
+    """Offer the FxA OAuth flow (``/fxa-oauth/*``)."""
     client_id: str = ""
+    """This server's FxA OAuth client id."""
     client_secret: Secret = Secret("")
+    """Its client secret."""
     redirect_uri: str = "urn:ietf:wg:oauth:2.0:fx:webchannel"
+    """Where FxA sends the user back."""
     profile_uri: str = "https://profile.firefox.com/v1"
+    """FxA profile server."""
     content_uri: str = "https://accounts.firefox.com"
+    """FxA content server."""
     oauth_uri: str = "https://oauth.accounts.firefox.com/v1"
+    """FxA OAuth server."""
     scope: str = "profile"
+    """Scope requested."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -192,6 +238,7 @@ class MsisdnMountSettings:
     mount: bool = False
     """Off by default: the gateway refuses to start without an SMS provider."""
     prefix: str = "/msisdn"
+    """Path the mounted gateway answers under."""
     config: str = ""
     """The gateway's TOML file (its ``MSISDN_*`` variables apply too); empty: defaults."""
     trust: bool = True
@@ -201,7 +248,9 @@ class MsisdnMountSettings:
 @dataclasses.dataclass(frozen=True, slots=True)
 class GaSettings:
     activated: bool = False
+    """``POST /event`` sends Google Analytics events when true."""
     id: str = ""
+    """Google Analytics tracking id."""
     url: str = "https://www.google-analytics.com/collect"
     """Where ``POST /event`` sends Measurement Protocol hits."""
 
@@ -209,6 +258,7 @@ class GaSettings:
 @dataclasses.dataclass(frozen=True, slots=True)
 class I18nSettings:
     default_lang: str = "en-US"
+    """Language ``GET /`` reports when the client sends no ``Accept-Language``."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -247,6 +297,7 @@ class MetricsSettings:
 @dataclasses.dataclass(frozen=True, slots=True)
 class LoggingSettings:
     level: str = "INFO"
+    """``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``."""
     format: str = "json"
     """``json`` (MozLog) or ``text``."""
 
@@ -254,33 +305,63 @@ class LoggingSettings:
 @dataclasses.dataclass(frozen=True, slots=True)
 class Settings:
     host: str = "127.0.0.1"
+    """Address to listen on; ``0.0.0.0`` or ``::`` to accept connections from other
+    machines."""
     port: int = 5000
+    """Port to listen on."""
     accept_backlog: int = 511
+    """Connections the kernel queues before the server accepts them."""
     public_server_address: str = "localhost:5000"
+    """Host (and port) clients use to reach this server; used in the URLs the server hands
+    out (room links, ``endpoint``) and, with ``hawk.check_host = "public"``, in Hawk
+    checks."""
     protocol: str = "http"
+    """``https`` when TLS is terminated in front of the server (Hawk then assumes port 443),
+    else ``http``."""
     data_dir: str = "loop-data"
+    """Folder of the default SQLite database (``<data_dir>/loop.db``), created at start."""
     user_mac_secret: Secret = Secret("")
+    """Hex key of the keyed hash that names users in the storage. Empty: generated on first
+    start and kept in the storage, so every process sharing it uses the same one. Production
+    should set it (README "Secrets")."""
     user_mac_algorithm: str = "sha256"
+    """Hash of that keyed hash (``sha256``)."""
     hawk_id_secret: Secret = Secret("")
+    """Hex key of the keyed hash under which Hawk sessions are stored. Empty: generated and
+    kept in the storage, as ``user_mac_secret``."""
     hawk_session_duration: int = 2_592_000
+    """Seconds a Hawk session lives without use."""
     call_duration: int = 60
+    """Seconds a direct call stays listed in ``GET /calls``."""
     progress_url_endpoint: str = "/websocket"
+    """Path of the call-progress websocket handed out with calls."""
     allowed_origins: list[str] = dataclasses.field(
         default_factory=lambda: ["http://localhost:3000"]
     )
+    """Origins allowed to call the API from a browser (CORS); ``"*"`` for any."""
     retry_after: int = 30
+    """Seconds in the ``Retry-After`` of a 503 or 429 answer."""
     max_body_size: int = 100_000
+    """Largest accepted request body, in bytes (413 errno 113 beyond)."""
     fxa_audiences: list[str] = dataclasses.field(default_factory=list)
-    fxa_verifier: str = "https://verifier.accounts.firefox.com/v2"
+    """Origins BrowserID assertions must be addressed to (this server's); empty refuses
+    every assertion."""
+    fxa_verifier: str = ""
+    """Remote BrowserID verifier for issuers not verified locally (the Mozilla profile:
+    ``https://verifier.accounts.firefox.com/v2``); empty: none, and ``/__heartbeat__`` does
+    not check it."""
     fxa_trusted_issuers: list[str] = dataclasses.field(
         default_factory=lambda: ["api.accounts.firefox.com"]
     )
-    push_server_uris: list[str] = dataclasses.field(
-        default_factory=lambda: ["wss://push.services.mozilla.com/"]
-    )
+    """Issuers whose assertions the remote verifier may vouch for."""
+    push_server_uris: list[str] = dataclasses.field(default_factory=list)
+    """SimplePush servers handed to clients by ``GET /push-server-config`` (the Mozilla
+    profile: ``wss://push.services.mozilla.com/``); ``/__heartbeat__`` checks each. Empty:
+    ``pushServerURI`` is null and Web Push alone is offered."""
     heartbeat_timeout: int = 2000
-    """Milliseconds."""
+    """Milliseconds each ``/__heartbeat__`` check may take."""
     display_version: bool = True
+    """Show the version in ``GET /``."""
     storage: StorageSettings = dataclasses.field(default_factory=StorageSettings)
     hawk: HawkSettings = dataclasses.field(default_factory=HawkSettings)
     rooms: RoomsSettings = dataclasses.field(default_factory=RoomsSettings)

@@ -1,14 +1,17 @@
 """The one console runner behind ``loop-server`` and ``loop-msisdn``.
 
 Both commands do the same: settings from defaults < ``--config FILE`` (default: an
-environment variable) < environment variables; ``--check`` validates and exits; a
-configuration error is one line on stderr and exit status 2; otherwise logging is set up
-and uvicorn serves the app. Only the names, the settings loader and the app differ.
+environment variable) < environment variables; ``--check`` validates and exits;
+``--sample-config`` prints every setting with its default and meaning; ``--version``
+prints the package's; a configuration error is one line on stderr and exit status 2;
+otherwise logging is set up and uvicorn serves the app. Only the names, the settings
+loader and the app differ.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -18,10 +21,12 @@ import uvicorn
 
 from loop.config import ConfigError, LoggingSettings
 from loop.logging import configure_logging
+from loop.settings_sample import sample_toml
 
 SettingsT = TypeVar("SettingsT")
 
 CONFIG_ERROR_STATUS = 2
+PACKAGE = "loop-server"
 
 
 def run(
@@ -30,11 +35,19 @@ def run(
     prog: str,
     description: str,
     config_variable: str,
+    settings_type: type[SettingsT],
+    sample_header: str,
     load: Callable[[str | None], SettingsT],
     serve: Callable[[SettingsT], None],
 ) -> int:
     """Parse ``argv``, load the settings, then ``--check`` or ``serve``; the exit status."""
     args = _parse_args(argv, prog=prog, description=description, config_variable=config_variable)
+    if args.version:
+        print(f"{prog} {package_version()}")
+        return 0
+    if args.sample_config:
+        print(sample_toml(settings_type, header=sample_header), end="")
+        return 0
     try:
         settings = load(args.config)
     except ConfigError as exc:
@@ -75,6 +88,13 @@ def serve_app(
     )
 
 
+def package_version() -> str:
+    try:
+        return importlib.metadata.version(PACKAGE)
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree, not installed
+        return "0.0.0"
+
+
 def _parse_args(
     argv: Sequence[str] | None, *, prog: str, description: str, config_variable: str
 ) -> argparse.Namespace:
@@ -86,4 +106,10 @@ def _parse_args(
         help=f"TOML configuration file (default: ${config_variable}, if set)",
     )
     parser.add_argument("--check", action="store_true", help="validate the settings and exit")
+    parser.add_argument(
+        "--sample-config",
+        action="store_true",
+        help="print every setting with its default and meaning (TOML), and exit",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
     return parser.parse_args(argv)

@@ -17,13 +17,15 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from loop.clock import Clock, SystemClock
 from loop.jsonutil import dumps
 from loop.msisdn import errors
 from loop.msisdn.config import MsisdnSettings
 from loop.msisdn.routes import flow, public
+from loop.msisdn.routes.common import THROUGH_PREFIX
 from loop.msisdn.services import Gateway as Gateway
 from loop.msisdn.services import gateway as gateway
 from loop.msisdn.services import open_services
@@ -38,7 +40,20 @@ DEFAULT_MOUNT_PREFIX = "/msisdn"
 def gateway_routes(settings: MsisdnSettings) -> list[BaseRoute]:
     """Every route at ``/`` and, when set, under ``api_prefix`` too (§1.1)."""
     base = [*public.routes, *flow.routes]
-    return [*base, Mount(settings.api_prefix, routes=base)] if settings.api_prefix else base
+    if not settings.api_prefix:
+        return base
+    return [*base, Mount(settings.api_prefix, app=ThroughPrefix(Router(base)))]
+
+
+class ThroughPrefix:
+    """Marks a request that came in under ``api_prefix``: Starlette's ``Mount`` appends the
+    prefix to ``root_path``, and the URLs the gateway hands out must not carry it twice."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app({**scope, THROUGH_PREFIX: True}, receive, send)
 
 
 def create_gateway_app(

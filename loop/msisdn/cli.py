@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from loop.config import LoggingSettings
 from loop.msisdn.app import create_gateway_app
-from loop.msisdn.config import MsisdnSettings, load_msisdn_settings
+from loop.msisdn.config import SAMPLE_HEADER, MsisdnSettings, load_msisdn_settings
 from loop.runner import run, serve_app
 
 
@@ -19,6 +19,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="MSISDN verification gateway. Settings: defaults < --config FILE < "
         "MSISDN_* environment variables.",
         config_variable="MSISDN_CONFIG",
+        settings_type=MsisdnSettings,
+        sample_header=SAMPLE_HEADER,
         load=load_msisdn_settings,
         serve=serve,
     )

@@ -19,6 +19,15 @@ from pathlib import Path
 from loop.config import ConfigError, Secret, build, load_raw
 
 ENV_PREFIX = "MSISDN_"
+
+SAMPLE_HEADER = """Sample configuration for loop-msisdn (the MSISDN gateway), written by
+`loop-msisdn --sample-config` from the settings' declarations: every key is optional and
+shown with its default.
+
+Any key can also be set from the environment: MSISDN_ + upper snake case, "__" between
+levels, e.g. MSISDN_SMS_GATEWAYS__NEXMO__PRIORITY=10. Start with:
+loop-msisdn --config msisdn.toml (or mount it in loop-server: [msisdn] mount = true,
+config = "msisdn.toml")."""
 PROVIDERS = ("nexmo", "log")
 
 
@@ -41,8 +50,9 @@ class BrowserIDSettings:
     """``BIDSecretKey``: the matching secret key object as JSON."""
     key_algorithm: str = "DS256"
     """Algorithm of a generated key pair (``DS256``, ``DS128``, ``RS256``)."""
-    max_duration: int = 0
-    """Longest certificate lifetime granted, seconds; 0 = no cap (as the original)."""
+    max_duration: int = 86_400
+    """Longest certificate lifetime granted, seconds (a longer ``duration`` is cut to it);
+    0 = no cap, as the original."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

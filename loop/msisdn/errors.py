@@ -82,13 +82,8 @@ def service_unavailable(retry_after: int, error: str = "Service Unavailable") ->
 
 
 def too_many(errno: GatewayErrno, retry_after: float) -> GatewayError:
-    """429 with ``Retry-After`` (header, seconds until the window ends) and ``retryAfter``
-    (body, as ``API.md`` documents for 114-117)."""
+    """429 with ``retryAfter`` in the body: the seconds until the window ends (as
+    ``API.md`` documents for 114-117). The ``Retry-After`` header is the configured
+    ``retry_after``, as on every 429 and 503 (msisdn-and-auth.md §1.1; the app adds it)."""
     seconds = max(1, math.ceil(retry_after))
-    return GatewayError(
-        429,
-        errno,
-        "Too Many Requests",
-        headers={"Retry-After": str(seconds)},
-        extra={"retryAfter": seconds},
-    )
+    return GatewayError(429, errno, "Too Many Requests", extra={"retryAfter": seconds})

@@ -123,8 +123,13 @@ async def test_discover_with_mo_verifier(make_env: Factory) -> None:
     assert body["verificationDetails"]["sms/momt"]["moVerifier"] == "456"
     response = await discover(env, {"mcc": "310", "msisdn": "0623456789"})
     assert_error(response, 400, 107, "Invalid MSISDN number.")
-    prefixed = await env.client.post("/v1/msisdn/discover", json={"mcc": "310"})
+    prefixed = await env.client.post(
+        "/v1/msisdn/discover", json={"mcc": "208", "mnc": "01", "msisdn": MSISDN}
+    )
     assert prefixed.status_code == 200
+    assert prefixed.json()["verificationDetails"]["sms/mt"]["url"] == (
+        f"http://{HOST}/v1/msisdn/sms/mt/verify"
+    )
 
 
 @pytest.mark.parametrize(

@@ -163,6 +163,15 @@ async def test_certificate_duration_cap(make_env: Factory) -> None:
     assert payload["iss"] == "msisdn.example.org"
 
 
+async def test_certificate_lifetime_is_capped_at_a_day_by_default(env: Env) -> None:
+    """A client asking for 10⁹ s (31 years) gets the default cap, ``max_duration``."""
+    session = await env.verified()
+    response = await sign(env, session, publicKey=USER_KEY.public.to_json(), duration=10**9)
+    assert response.status_code == 200, response.text
+    payload = browserid.decode(response.json()["cert"]).payload
+    assert payload["exp"] - payload["iat"] == (86_400 + 10) * 1000
+
+
 @pytest.mark.parametrize(
     ("body", "status", "errno", "error"),
     [

@@ -2,7 +2,7 @@
 
 It talks to the in-process app through httpx's ASGI transport (or to a real server when
 given a base URL), derives Hawk credentials from the ``Hawk-Session-Token`` exactly as the
-add-on does (``loop.crypto.hawk_credentials``), and signs with ``mohawk`` using the app's
+add-on does and signs with the package's own client code (``loop.client``) using the app's
 clock, so tests can move time without breaking the timestamp check.
 """
 
@@ -13,9 +13,8 @@ import json as jsonlib
 from typing import Any
 
 import httpx
-import mohawk
-from mohawk.base import EmptyValue
 
+from loop.client import hawk_authorization
 from loop.clock import Clock
 from loop.crypto import hawk_credentials
 
@@ -83,17 +82,16 @@ class LoopClient:
         nonce: str | None = None,
     ) -> str:
         hashed = hash_payload and content is not None
-        sender = mohawk.Sender(
-            hawk.credentials,
+        return hawk_authorization(
+            hawk.id,
+            hawk.key,
             url,
             method,
-            content=content if hashed else EmptyValue,
-            content_type=(content_type or "") if hashed else EmptyValue,
-            always_hash_content=hashed,
+            content=content if hashed else None,
+            content_type=content_type,
+            timestamp=self.clock.now(),
             nonce=nonce,
-            _timestamp=int(self.clock.now()),
         )
-        return str(sender.request_header)
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return await self.request("GET", path, **kwargs)

@@ -39,10 +39,17 @@ def host(request: Request) -> str:
     return request.headers.get("host", "")
 
 
+THROUGH_PREFIX = "loop.msisdn.through_prefix"
+"""Scope key set on requests routed under ``api_prefix`` (whose ``root_path`` ends with it)."""
+
+
 def base_url(request: Request, gateway: Gateway) -> str:
     """``<protocol>://<Host><mount point><api_prefix>``: where clients reach the API."""
-    root = request.scope.get("root_path", "")
-    return f"{gateway.settings.protocol}://{host(request)}{root}{gateway.settings.api_prefix}"
+    prefix = gateway.settings.api_prefix
+    root: str = request.scope.get("root_path", "")
+    if request.scope.get(THROUGH_PREFIX):
+        root = root.removesuffix(prefix)
+    return f"{gateway.settings.protocol}://{host(request)}{root}{prefix}"
 
 
 async def limit_by_address(request: Request, gateway: Gateway) -> None:

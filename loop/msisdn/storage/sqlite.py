@@ -22,7 +22,7 @@ from loop.msisdn.storage.base import (
     window,
 )
 from loop.storage import DEFAULT_TIMEOUT
-from loop.storage.sqlite import database_path
+from loop.storage.sqlite import create_private, database_path
 from loop.storage.sqlite.errors import wrap_sqlite_error
 
 SCHEMA = """
@@ -47,6 +47,7 @@ TABLES = (*VOLATILE, "certificates", "rates", "secrets", "heartbeat")
 
 class SQLiteGatewayStorage(GatewayStorage):
     def __init__(self, path: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        create_private(path)
         self._db = sqlite3.connect(
             path, timeout=timeout, isolation_level=None, check_same_thread=False
         )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -178,11 +179,21 @@ def database_path(url: str) -> str:
     return rest[1:]
 
 
+def create_private(path: str) -> None:
+    """Create the database file readable by its owner only (0600), before SQLite would
+    create it world-readable: it holds the server's secrets and every session's key.
+    SQLite gives its ``-wal`` and ``-shm`` files the database file's mode."""
+    if path == ":memory:":
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def open_database(path: str, *, timeout: float = DEFAULT_TIMEOUT) -> sqlite3.Connection:
     """``timeout`` (``storage.timeout``) is the busy timeout: how long a writer waits for
     another process's write lock before failing."""
-    if path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    create_private(path)
     db = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
     try:
         db.execute("PRAGMA journal_mode = WAL")
