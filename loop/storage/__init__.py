@@ -60,7 +60,7 @@ from loop.storage.rooms import (
     RoomState,
     RoomStorage,
 )
-from loop.storage.secrets import SecretsDiverged
+from loop.storage.secrets import SecretsDiverged, SecretsGuard
 from loop.storage.sessions import (
     TOPICS,
     NonceReplayed,
@@ -129,6 +129,16 @@ class Storage(
 
     def __init__(self) -> None:
         self.stats = StorageStats()
+        self._secrets = SecretsGuard()
+        """Set by :meth:`pin_secrets`; the backend refuses every call while it says the
+        store holds other secrets (:mod:`loop.storage.secrets`)."""
+
+    @property
+    def secrets_diverged(self) -> bool:
+        """The last secrets check found other secrets in the store: every call is refused
+        (for callers that use a secret before any storage call, such as a signalling
+        ``hello``)."""
+        return self._secrets.diverged
 
     @abc.abstractmethod
     async def close(self) -> None:

@@ -59,32 +59,26 @@ def fingerprint(effective: Mapping[str, str]) -> str:
 
 class SecretsGuard:
     """One per backend: the record this process holds the store to, and whether the store
-    agreed at the last check. :meth:`require_agreement` is the only cost on the hot path."""
+    agreed at the last check. Reading :attr:`diverged` is the only cost on the hot path."""
 
     def __init__(self) -> None:
         self.record: dict[str, str] | None = None
         """The generated secrets and :data:`FINGERPRINT`; ``None`` until pinned."""
         self.diverged = False
-
-    @property
-    def pinned(self) -> bool:
-        return self.record is not None
+        """Set by a check that found another fingerprint: the backend then refuses every
+        call with :class:`SecretsDiverged`."""
 
     def pin(self, record: Mapping[str, str]) -> None:
         if FINGERPRINT not in record:
             raise ValueError("a secrets record needs its fingerprint")
         self.record = dict(record)
 
-    def require_agreement(self) -> None:
-        if self.diverged:
-            raise SecretsDiverged()
-
     def judge(self, stored: str | None, *, check: str) -> bool:
         """Record what a check (``connect``, ``periodic``, ``start``) found in the store;
         ``True`` when it holds our fingerprint. Logs each divergence found, and the end of
         one; never a secret."""
         ours = self.record[FINGERPRINT] if self.record is not None else ""
-        agreed = stored is not None and hmac.compare_digest(stored, ours)
+        agreed = stored is not None and hmac.compare_digest(stored.encode(), ours.encode())
         if not agreed and check != "start":
             logger.error("secrets.diverged", extra={"check": check, "action": WHAT_TO_DO})
         elif agreed and self.diverged:

@@ -37,7 +37,7 @@ from loop.storage.redis.scripts import Script, load
 from loop.storage.redis.sessions import RedisSessionStorage
 from loop.storage.redis.signalling import RedisSignallingStorage
 from loop.storage.redis.webpush import RedisWebPushStorage
-from loop.storage.secrets import SecretsDiverged, SecretsGuard
+from loop.storage.secrets import SecretsDiverged
 
 HEARTBEAT_TTL = 3600
 
@@ -65,8 +65,6 @@ class RedisStorage(
         """For every command a request or a background job waits on: the hot path."""
         self._timeout = timeout
         """Seconds any wait on Redis may last (the lane's deadline, pub/sub confirmations)."""
-        self._secrets = SecretsGuard()
-        """Refuses every call while Redis holds other secrets (:mod:`loop.storage.secrets`)."""
 
     async def _run(self, script: Script, keys: Sequence[str], *args: str) -> Any:
         """One ``EVALSHA`` (``args[0]`` is always ``now``), or ``EVAL`` if the script

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from loop.storage import DEFAULT_TIMEOUT, BackendError, Storage
-from loop.storage.secrets import FINGERPRINT, SecretsDiverged, SecretsGuard
+from loop.storage.secrets import FINGERPRINT, SecretsDiverged
 from loop.storage.sqlite.accounts import SQLiteAccountStorage
 from loop.storage.sqlite.calls import SQLiteCallStorage
 from loop.storage.sqlite.codec import json_list
@@ -85,8 +85,6 @@ class SQLiteStorage(
         self._file = _file_identity(path)
         """The database file's device and inode when opened: a file replaced under a
         running process (deleted, restored from a backup) leaves it writing to the old one."""
-        self._secrets = SecretsGuard()
-        """Refuses every call while the file holds other secrets (:mod:`loop.storage.secrets`)."""
 
     # -- plumbing --------------------------------------------------------------------------
 
