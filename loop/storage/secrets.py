@@ -13,9 +13,10 @@ configured secret itself), and each backend checks its own against it:
   which catches a ``FLUSHALL`` without a reconnection, and SQLite's file being replaced).
   Each check writes the record if the store has none, so an emptied store is re-seeded with
   the secrets this process already serves with, and a process started later adopts them;
-* while the stored fingerprint differs, :class:`SecretsGuard` refuses every storage call
-  with :class:`SecretsDiverged` (503 errno 201 with ``Retry-After``), fails the heartbeat,
-  and logs ``secrets.diverged`` at ERROR once per check. Serving with the wrong secrets
+* while the stored fingerprint differs (:class:`SecretsGuard` keeps the verdict), the
+  backend refuses every call with :class:`SecretsDiverged` (503 errno 201 with
+  ``Retry-After``) and fails the heartbeat, and each check logs ``secrets.diverged`` at
+  ERROR. Serving with the wrong secrets
   is never an option; a check that finds the store holding our fingerprint again (the
   record deleted, then re-seeded by us) ends the refusal.
 """
@@ -58,7 +59,7 @@ def fingerprint(effective: Mapping[str, str]) -> str:
 
 
 class SecretsGuard:
-    """One per backend: the record this process holds the store to, and whether the store
+    """One per storage: the record this process holds the store to, and whether the store
     agreed at the last check. Reading :attr:`diverged` is the only cost on the hot path."""
 
     def __init__(self) -> None:
