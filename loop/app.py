@@ -127,6 +127,7 @@ async def open_app(
         svc.media.watch_signalling(signalling.ping)
     if background_jobs:
         svc.spawn(rooms.watch_participant_expiry(svc))
+        svc.spawn(svc.watch_secrets())
         if isinstance(svc.media, WebRTCProvider):
             svc.spawn(signalling.watch())
     return svc

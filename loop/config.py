@@ -53,6 +53,10 @@ class StorageSettings:
     """Seconds any wait on the storage may last (Redis: a free pooled connection, the
     command and its reply, a pub/sub confirmation; SQLite: another process's write lock).
     Past it the request answers 503 errno 201 with ``Retry-After``. At most 60."""
+    secrets_check_interval: float = 10.0
+    """Seconds between two checks that the storage still holds this process's secrets
+    (re-seeding it if it lost them); Redis also checks on every new connection. While it
+    holds others, requests answer 503 (decisions D31)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -395,6 +399,17 @@ class Settings:
     def server_origin(self) -> str:
         return f"{self.protocol}://{self.public_server_address}"
 
+    def effective_secrets(self) -> dict[str, str]:
+        """Every secret that processes sharing a storage must agree on, configured or
+        generated, under the names the storage keeps generated ones by."""
+        return {
+            "user_mac_secret": str(self.user_mac_secret),
+            "hawk_id_secret": str(self.hawk_id_secret),
+            "hkdf_salt": str(self.rooms.hkdf_salt),
+            WEBRTC_SECRET: str(self.webrtc.token_secret),
+            VAPID_SECRET: str(self.push.vapid_private_key),
+        }
+
     def with_secrets(self, secrets: Mapping[str, str]) -> Settings:
         """A copy with the generated secrets filled in where none was configured."""
         rooms = dataclasses.replace(
@@ -489,6 +504,10 @@ def validate(settings: Settings) -> None:
         (
             0 < settings.storage.timeout <= 60,
             "storage.timeout: must be positive and at most 60 seconds",
+        ),
+        (
+            settings.storage.secrets_check_interval > 0,
+            "storage.secrets_check_interval: must be positive",
         ),
         (
             settings.hawk_session_duration >= settings.call_urls.max_timeout * 3600,

@@ -25,7 +25,7 @@ import httpx
 from starlette.requests import HTTPConnection
 
 from loop.clock import Clock, SystemClock
-from loop.config import GENERATED_SECRETS, VAPID_SECRET, Settings
+from loop.config import GENERATED_SECRETS, VAPID_SECRET, ConfigError, Settings
 from loop.media import MediaProvider
 from loop.media import from_settings as media_from_settings
 from loop.metrics import Metrics, StatsdMetrics
@@ -33,6 +33,7 @@ from loop.metrics import from_settings as metrics_from_settings
 from loop.push import PushNotifier, vapid
 from loop.storage import (
     AccountStorage,
+    BackendError,
     CallStorage,
     RoomStorage,
     SessionStorage,
@@ -40,6 +41,7 @@ from loop.storage import (
     Storage,
 )
 from loop.storage import from_url as storage_from_url
+from loop.storage.secrets import FINGERPRINT, fingerprint
 
 logger = logging.getLogger("loop")
 
@@ -108,6 +110,17 @@ class CallServices(Configured, Protocol):
     def push(self) -> PushNotifier: ...
 
 
+SECRETS_CONFLICT = (
+    "secrets: the storage at storage.url is held to other secrets than this process's "
+    "configuration gives (user_mac_secret, hawk_id_secret, rooms.hkdf_salt, "
+    "webrtc.token_secret, push.vapid_private_key), by the processes already sharing it or "
+    "the last ones that did. Give every process the same secrets; to change them, stop "
+    "every process, delete the stored fingerprint (Redis: HDEL secrets fingerprint; SQLite: "
+    "DELETE FROM secrets WHERE name = 'fingerprint') and start them with the new ones "
+    "(decisions D31)"
+)
+"""Why a process refuses to start rather than serve beside others with other secrets."""
+
 BACKGROUND_STOP_TIMEOUT = 5.0
 """Seconds shutdown waits for cancelled background jobs: one that swallowed its cancel (as
 ``asyncio.wait_for`` inside a driver can on 3.11) must not keep the process alive."""
@@ -137,13 +150,17 @@ class Services:
         media_provider: MediaProvider | None = None,
     ) -> Services:
         """Open the backends, then fill in secrets that were not configured (generated
-        once and kept by the storage, so every process and restart agrees on them)."""
+        once and kept by the storage, so every process and restart agrees on them), and
+        hold the storage to them (:meth:`watch_secrets`; decisions D31)."""
         backend = storage_backend or await storage_from_url(
             settings.storage_url, timeout=settings.storage.timeout
         )
-        candidates = {name: secrets.token_hex(size) for name, size in GENERATED_SECRETS.items()}
-        candidates[VAPID_SECRET] = vapid.generate_private_key()
-        settings = settings.with_secrets(await backend.ensure_secrets(candidates))
+        try:
+            settings = await _agree_on_secrets(backend, settings)
+        except BaseException:
+            if storage_backend is None:
+                await backend.close()
+            raise
         clock = clock or SystemClock()
         http = httpx.AsyncClient(timeout=settings.push.timeout, follow_redirects=False)
         metrics = metrics_from_settings(settings.metrics)
@@ -158,6 +175,19 @@ class Services:
             http=http,
             metrics=metrics,
         )
+
+    async def watch_secrets(self) -> None:
+        """The periodic secrets check (:meth:`~loop.storage.Storage.check_secrets`), a
+        background job: it re-seeds a storage that lost the secrets without this process
+        reconnecting (``FLUSHALL``), and keeps logging ``secrets.diverged`` once per
+        interval while the storage holds others. An unreachable storage is not a verdict."""
+        interval = self.settings.storage.secrets_check_interval
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.storage.check_secrets()
+            except BackendError:
+                pass  # requests report the outage themselves; the next check retries
 
     @property
     def signals(self) -> SignallingStorage:
@@ -188,6 +218,20 @@ class Services:
         await self.storage.close()
         if isinstance(self.metrics, StatsdMetrics):
             self.metrics.close()
+
+
+async def _agree_on_secrets(backend: Storage, settings: Settings) -> Settings:
+    """The settings with the generated secrets the storage keeps (ours if it had none),
+    after pinning the storage to the fingerprint of all of them; ``ConfigError`` if it
+    is held to another (configured secrets differ from the other processes')."""
+    candidates = {name: secrets.token_hex(size) for name, size in GENERATED_SECRETS.items()}
+    candidates[VAPID_SECRET] = vapid.generate_private_key()
+    generated = await backend.ensure_secrets(candidates)
+    settings = settings.with_secrets(generated)
+    record = {**generated, FINGERPRINT: fingerprint(settings.effective_secrets())}
+    if not await backend.pin_secrets(record):
+        raise ConfigError(SECRETS_CONFLICT)
+    return settings
 
 
 def services(connection: HTTPConnection) -> Services:

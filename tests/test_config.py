@@ -79,6 +79,14 @@ def test_environment_casts_lists_tables_and_booleans() -> None:
         ({"LOOP_STORAGE__TIMEOUT": "0"}, "storage.timeout: must be positive and at most 60"),
         ({"LOOP_STORAGE__TIMEOUT": "61"}, "storage.timeout: must be positive and at most 60"),
         ({"LOOP_STORAGE__TIMEOUT": "nan"}, "storage.timeout: must be positive and at most 60"),
+        (
+            {"LOOP_STORAGE__SECRETS_CHECK_INTERVAL": "0"},
+            "storage.secrets_check_interval: must be positive",
+        ),
+        (
+            {"LOOP_STORAGE__SECRETS_CHECK_INTERVAL": "nan"},
+            "storage.secrets_check_interval: must be positive",
+        ),
     ],
 )
 def test_a_wrong_value_names_its_key(environ: dict[str, str], message: str) -> None:

@@ -16,7 +16,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from loop.services import services
 from loop.signalling.hub import Signalling
-from loop.signalling.messages import CLOSE_TIMEOUT, error
+from loop.signalling.messages import CLOSE_TIMEOUT, CLOSE_UNAVAILABLE, error
 from loop.signalling.session import SignallingSession
 from loop.web.sockets import next_text
 
@@ -53,6 +53,10 @@ async def signalling_endpoint(websocket: WebSocket) -> None:
     svc = services(websocket)
     hub: Signalling = websocket.app.state.signalling
     transport = SocketTransport(websocket)
+    if svc.storage.secrets_diverged:  # its token would fail as forged: say "try later"
+        await transport.send(error("unavailable"))
+        await transport.close(CLOSE_UNAVAILABLE)
+        return
     session = SignallingSession(svc, hub, transport)
     hello_deadline = asyncio.get_running_loop().time() + svc.settings.webrtc.hello_timeout
     try:

@@ -60,6 +60,7 @@ from loop.storage.rooms import (
     RoomState,
     RoomStorage,
 )
+from loop.storage.secrets import SecretsDiverged, SecretsGuard
 from loop.storage.sessions import (
     TOPICS,
     NonceReplayed,
@@ -90,6 +91,7 @@ __all__ = [
     "RoomNotFound",
     "RoomState",
     "RoomStorage",
+    "SecretsDiverged",
     "Session",
     "SessionStorage",
     "SignallingStorage",
@@ -127,6 +129,16 @@ class Storage(
 
     def __init__(self) -> None:
         self.stats = StorageStats()
+        self._secrets = SecretsGuard()
+        """Set by :meth:`pin_secrets`; the backend refuses every call while it says the
+        store holds other secrets (:mod:`loop.storage.secrets`)."""
+
+    @property
+    def secrets_diverged(self) -> bool:
+        """The last secrets check found other secrets in the store: every call is refused
+        (for callers that use a secret before any storage call, such as a signalling
+        ``hello``)."""
+        return self._secrets.diverged
 
     @abc.abstractmethod
     async def close(self) -> None:
@@ -145,6 +157,21 @@ class Storage(
         """Store each candidate secret unless one is already stored under its name, then
         return the stored values for those names. Atomic, so processes starting together
         on one backend agree on the same secrets."""
+
+    @abc.abstractmethod
+    async def pin_secrets(self, record: Mapping[str, str]) -> bool:
+        """Hold the store to ``record`` from now on (the generated secrets and the
+        fingerprint of the effective ones, :mod:`loop.storage.secrets`): write each of its
+        fields the store lacks, then return whether the stored fingerprint is ours. From
+        then on every check (a new connection, :meth:`check_secrets`) does the same, and
+        while the store holds another fingerprint every call raises
+        :class:`SecretsDiverged` and ``ping`` is ``False``."""
+
+    @abc.abstractmethod
+    async def check_secrets(self) -> bool:
+        """One check of the pinned record (re-seeding a store that lost it); ``True`` when
+        the store agrees (nothing pinned: ``True`` once the store answered).
+        ``BackendError`` if unreachable, which leaves the verdict as it was."""
 
 
 def storage_kind(url: str) -> str:

@@ -19,12 +19,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import redis.asyncio
+from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 
-from loop.storage import DEFAULT_TIMEOUT, Storage
+from loop.storage import DEFAULT_TIMEOUT, BackendError, Storage
 from loop.storage.redis import keys
 from loop.storage.redis.accounts import RedisAccountStorage
 from loop.storage.redis.calls import RedisCallStorage
@@ -36,10 +37,12 @@ from loop.storage.redis.scripts import Script, load
 from loop.storage.redis.sessions import RedisSessionStorage
 from loop.storage.redis.signalling import RedisSignallingStorage
 from loop.storage.redis.webpush import RedisWebPushStorage
+from loop.storage.secrets import SecretsDiverged
 
 HEARTBEAT_TTL = 3600
 
 ENSURE_SECRETS = load("ensure_secrets")
+CLAIM_SECRETS = load("claim_secrets")
 
 
 class RedisStorage(
@@ -65,7 +68,20 @@ class RedisStorage(
 
     async def _run(self, script: Script, keys: Sequence[str], *args: str) -> Any:
         """One ``EVALSHA`` (``args[0]`` is always ``now``), or ``EVAL`` if the script
-        cache was flushed; ``stats`` count what really went over the wire."""
+        cache was flushed; ``stats`` count what really went over the wire. Refused while
+        the secrets diverged."""
+        if self._secrets.diverged:
+            raise SecretsDiverged()
+        self._count()
+        try:
+            return await self._lane.execute("EVALSHA", script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            self._count()
+            return await self._lane.execute("EVAL", script.source, len(keys), *keys, *args)
+
+    async def _eval(self, script: Script, keys: Sequence[str], *args: str) -> Any:
+        """:meth:`_run` even while the secrets diverged: for the secrets checks, which
+        are what can end it (the hot path does not pay an extra await for it)."""
         self._count()
         try:
             return await self._lane.execute("EVALSHA", script.sha, len(keys), *keys, *args)
@@ -87,10 +103,13 @@ class RedisStorage(
         await self._client.aclose(close_connection_pool=True)
 
     async def ping(self, *, now: float) -> bool:
+        """``False`` while the secrets diverged too: the heartbeat fails."""
+        if self._secrets.diverged:
+            return False
         self._count()
         try:
             await self._lane.execute("SET", keys.HEARTBEAT, number(now), "EX", HEARTBEAT_TTL)
-        except DRIVER_ERRORS:
+        except (*DRIVER_ERRORS, BackendError):
             return False
         return True
 
@@ -106,6 +125,49 @@ class RedisStorage(
         args = [item for pair in candidates.items() for item in pair]
         values = await self._run(ENSURE_SECRETS, [keys.SECRETS], "0", *args)
         return dict(zip(candidates, values, strict=True))
+
+    @wrap_redis_error
+    async def pin_secrets(self, record: Mapping[str, str]) -> bool:
+        stored = await self._eval(CLAIM_SECRETS, [keys.SECRETS], "0", *_pairs(record))
+        self._secrets.pin(record)  # after the claim: its connection is not checked twice
+        return self._secrets.judge(stored, check="start")
+
+    @wrap_redis_error
+    async def check_secrets(self) -> bool:
+        record = self._secrets.record
+        try:
+            stored = await self._eval(CLAIM_SECRETS, [keys.SECRETS], "0", *_pairs(record or {}))
+        except SecretsDiverged:
+            return False  # a new connection's own check found it, and logged it
+        return record is None or self._secrets.judge(stored, check="periodic")
+
+    async def _check_on_connect(self, connection: AbstractConnection) -> None:
+        """The lane's connections' ``redis_connect_func``: the usual hand-shake, then (once
+        pinned) the secrets claim, before the command that opened the connection is sent.
+        A Redis restart drops every connection, so the first command after it re-seeds an
+        emptied Redis with our record, or finds another's and is refused."""
+        await connection.on_connect()
+        record = self._secrets.record
+        if record is None:
+            return
+        stored = await self._claim_on(connection, record)
+        if not self._secrets.judge(stored, check="connect"):
+            raise SecretsDiverged()
+
+    async def _claim_on(self, connection: AbstractConnection, record: Mapping[str, str]) -> Any:
+        command = (1, keys.SECRETS, "0", *_pairs(record))
+        self._count()
+        try:
+            await connection.send_command("EVALSHA", CLAIM_SECRETS.sha, *command)
+            return await connection.read_response()
+        except NoScriptError:
+            self._count()
+            await connection.send_command("EVAL", CLAIM_SECRETS.source, *command)
+            return await connection.read_response()
+
+
+def _pairs(record: Mapping[str, str]) -> list[str]:
+    return [item for pair in record.items() for item in pair]
 
 
 POOL_SIZE = 64
@@ -136,5 +198,12 @@ async def from_url(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> RedisStorag
         retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
     )
     unbounded_reads = {**pool.connection_kwargs, "socket_timeout": None}
-    lane = Lane(lambda: pool.connection_class(**unbounded_reads), POOL_SIZE, timeout=timeout)
-    return RedisStorage(redis.asyncio.Redis(connection_pool=pool), lane, timeout=timeout)
+
+    def connect() -> AbstractConnection:
+        return pool.connection_class(
+            **unbounded_reads, redis_connect_func=storage._check_on_connect
+        )
+
+    lane = Lane(connect, POOL_SIZE, timeout=timeout)
+    storage = RedisStorage(redis.asyncio.Redis(connection_pool=pool), lane, timeout=timeout)
+    return storage

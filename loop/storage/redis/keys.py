@@ -38,7 +38,8 @@ Signalling (:mod:`loop.storage.redis.signalling`): ``sg:{<channel>}:m`` hash pee
 JSON ``{"m": [peer, participant, role, data], "e": expiry, "t": listing time}``, the
 channel's members; ``sg:<channel>`` the pub/sub channel of its messages.
 
-The backend itself: ``secrets`` hash, ``heartbeat`` string.
+The backend itself: ``secrets`` hash (the generated secrets and ``fingerprint``, decisions
+D31), ``heartbeat`` string.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from loop.storage import DEFAULT_TIMEOUT, BackendError, Storage
+from loop.storage.secrets import FINGERPRINT, SecretsDiverged
 from loop.storage.sqlite.accounts import SQLiteAccountStorage
 from loop.storage.sqlite.calls import SQLiteCallStorage
 from loop.storage.sqlite.codec import json_list
@@ -48,6 +49,7 @@ from loop.storage.sqlite.statements import (
     PURGE_ROOMS,
     SCHEMA,
     SCHEMA_VERSION,
+    SELECT_SECRET,
     SELECT_SECRETS,
     TABLES,
 )
@@ -75,10 +77,14 @@ class SQLiteStorage(
     ``stats.commands`` counts the statements run in them, BEGIN and COMMIT aside, purges
     included."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, path: str = ":memory:") -> None:
         super().__init__()
         self._db = connection
         self._next_purge = float("-inf")
+        self._path = path
+        self._file = _file_identity(path)
+        """The database file's device and inode when opened: a file replaced under a
+        running process (deleted, restored from a backup) leaves it writing to the old one."""
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -112,8 +118,13 @@ class SQLiteStorage(
         return self._db.execute(sql, params)
 
     @contextlib.contextmanager
-    def _transaction(self, *, write: bool, now: float | None = None) -> Iterator[None]:
-        """One method, one transaction; any exception (domain ones too) rolls it back."""
+    def _transaction(
+        self, *, write: bool, now: float | None = None, guarded: bool = True
+    ) -> Iterator[None]:
+        """One method, one transaction; any exception (domain ones too) rolls it back.
+        Refused while the secrets diverged, unless not ``guarded`` (the secrets checks)."""
+        if guarded and self._secrets.diverged:
+            raise SecretsDiverged()
         self.stats.round_trips += 1
         self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
@@ -144,6 +155,9 @@ class SQLiteStorage(
         self._db.close()
 
     async def ping(self, *, now: float) -> bool:
+        """``False`` while the secrets diverged too: the heartbeat fails."""
+        if self._secrets.diverged:
+            return False
         try:
             with self._transaction(write=True):
                 self._run(HEARTBEAT, (now,))
@@ -153,7 +167,7 @@ class SQLiteStorage(
 
     @wrap_sqlite_error
     async def flush(self) -> None:
-        with self._transaction(write=True):
+        with self._transaction(write=True, guarded=False):
             for table in (*TABLES, *self.feature_tables()):
                 self._run(f"DELETE FROM {table}")
         self._next_purge = float("-inf")
@@ -164,6 +178,38 @@ class SQLiteStorage(
             self._run(INSERT_SECRETS, (json.dumps(dict(candidates)),))
             rows = self._run(SELECT_SECRETS, (json.dumps(dict(candidates)),))
             return {name: value for name, value in rows}
+
+    @wrap_sqlite_error
+    async def pin_secrets(self, record: Mapping[str, str]) -> bool:
+        self._secrets.pin(record)
+        return self._secrets.judge(self._claim(record), check="start")
+
+    @wrap_sqlite_error
+    async def check_secrets(self) -> bool:
+        """Also refuses for good once the file was replaced: writing the record into the
+        old file would not make this process agree with those opening the new one."""
+        record = self._secrets.record
+        if record is not None and _file_identity(self._path) != self._file:
+            return self._secrets.judge(None, check="file replaced")
+        stored = self._claim(record or {})
+        return record is None or self._secrets.judge(stored, check="periodic")
+
+    def _claim(self, record: Mapping[str, str]) -> str | None:
+        with self._transaction(write=True, guarded=False):
+            self._run(INSERT_SECRETS, (json.dumps(dict(record)),))
+            row = self._run(SELECT_SECRET, (FINGERPRINT,)).fetchone()
+        return None if row is None else str(row[0])
+
+
+def _file_identity(path: str) -> tuple[int, int] | None:
+    """Device and inode of the database file; ``None`` in memory or when it is gone."""
+    if path == ":memory:":
+        return None
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
 
 
 def database_path(url: str) -> str:
@@ -226,6 +272,7 @@ def migrate(db: sqlite3.Connection) -> None:
 
 async def from_url(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> Storage:
     try:
-        return SQLiteStorage(open_database(database_path(url), timeout=timeout))
+        path = database_path(url)
+        return SQLiteStorage(open_database(path, timeout=timeout), path)
     except sqlite3.Error as error:
         raise BackendError(error) from error

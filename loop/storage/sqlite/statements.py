@@ -119,6 +119,7 @@ REAP = """DELETE FROM participants WHERE seq IN
 # -- housekeeping --------------------------------------------------------------------------
 INSERT_SECRETS = "INSERT OR IGNORE INTO secrets (name, value) SELECT key, value FROM json_each(?)"
 SELECT_SECRETS = "SELECT name, value FROM secrets WHERE name IN (SELECT key FROM json_each(?))"
+SELECT_SECRET = "SELECT value FROM secrets WHERE name = ?"
 HEARTBEAT = "INSERT OR REPLACE INTO heartbeat (id, at) VALUES (1, ?)"
 EXPIRED_SESSIONS = "SELECT hawk_id_hmac FROM sessions WHERE expires_at <= ? LIMIT ?"
 EXPIRED_ROOMS = "SELECT token FROM rooms WHERE expires_at <= ? LIMIT ?"

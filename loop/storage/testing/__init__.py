@@ -18,7 +18,11 @@ from __future__ import annotations
 from loop.storage.testing.accounts import AccountContract
 from loop.storage.testing.calls import CallContract
 from loop.storage.testing.faults import FaultContract
-from loop.storage.testing.lifecycle import LifecycleContract, SecretsContract
+from loop.storage.testing.lifecycle import (
+    LifecycleContract,
+    PinnedSecretsContract,
+    SecretsContract,
+)
 from loop.storage.testing.rooms import RoomContract
 from loop.storage.testing.sessions import SessionContract
 from loop.storage.testing.signalling import SignallingContract
@@ -32,6 +36,7 @@ class StorageContract(
     AccountContract,
     WebPushContract,
     SecretsContract,
+    PinnedSecretsContract,
     LifecycleContract,
     FaultContract,
     SignallingContract,
@@ -44,6 +49,7 @@ __all__ = [
     "CallContract",
     "FaultContract",
     "LifecycleContract",
+    "PinnedSecretsContract",
     "RoomContract",
     "SecretsContract",
     "SessionContract",

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from loop.storage import BackendError, Storage
+from loop.storage.secrets import FINGERPRINT
 from loop.storage.testing import accounts, calls, rooms, sessions, signalling, webpush
 from loop.storage.testing.factories import T0
 
@@ -17,6 +18,8 @@ Call = Callable[[Storage], Awaitable[Any]]
 CALLS: dict[str, Call] = {
     "flush": lambda s: s.flush(),
     "ensure_secrets": lambda s: s.ensure_secrets({"a": "1"}),
+    "pin_secrets": lambda s: s.pin_secrets({"a": "1", FINGERPRINT: "f"}),
+    "check_secrets": lambda s: s.check_secrets(),
     **sessions.FAULT_CALLS,
     **rooms.FAULT_CALLS,
     **calls.FAULT_CALLS,

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
-from loop.storage import Storage
+import pytest
+
+from loop.storage import SecretsDiverged, Storage
+from loop.storage.secrets import FINGERPRINT
 from loop.storage.testing.factories import T0, make_room, make_session
 from loop.storage.testing.sessions import auth
 
@@ -30,6 +33,68 @@ class SecretsContract:
         )
         assert all(result == results[0] for result in results)
         assert await storage.ensure_secrets({"a": "late", "b": "late"}) == results[0]
+
+
+OURS = {"a": "1", FINGERPRINT: "ours"}
+"""A process's secrets record: its generated secrets and the fingerprint of all of them."""
+
+
+async def held_by_another(storage: Storage) -> None:
+    """What a process starting on an emptied store writes: another record."""
+    await storage.flush()
+    await storage.ensure_secrets({"a": "2", FINGERPRINT: "theirs"})
+
+
+class PinnedSecretsContract:
+    """Processes sharing a store agree on the secrets or refuse (decisions D31)."""
+
+    async def test_pinning_an_empty_store_writes_the_record(self, storage: Storage) -> None:
+        assert await storage.pin_secrets(OURS) is True
+        assert await storage.ensure_secrets({"a": "x", FINGERPRINT: "x"}) == OURS
+        assert await storage.check_secrets() is True
+
+    async def test_pinning_a_store_held_to_another_fingerprint_fails_and_refuses(
+        self, storage: Storage
+    ) -> None:
+        await storage.ensure_secrets({"a": "1", FINGERPRINT: "theirs"})
+        assert await storage.pin_secrets(OURS) is False
+        with pytest.raises(SecretsDiverged):
+            await storage.ensure_secrets({FINGERPRINT: "x"})
+        assert await storage.ping(now=T0) is False
+
+    async def test_an_emptied_store_is_reseeded_by_the_check(self, storage: Storage) -> None:
+        await storage.pin_secrets(OURS)
+        await storage.flush()
+        assert await storage.check_secrets() is True
+        assert await storage.ensure_secrets({"a": "x", FINGERPRINT: "x"}) == OURS
+
+    async def test_a_store_held_by_another_refuses_every_call_and_fails_ping(
+        self, storage: Storage
+    ) -> None:
+        await storage.pin_secrets(OURS)
+        await held_by_another(storage)
+        assert await storage.check_secrets() is False
+        with pytest.raises(SecretsDiverged):
+            await storage.create_session(make_session(), now=T0, ttl=100)
+        with pytest.raises(SecretsDiverged):
+            await storage.ensure_secrets({"a": "3"})
+        assert await storage.ping(now=T0) is False
+        assert await storage.check_secrets() is False
+
+    async def test_the_refusal_ends_when_the_store_holds_our_record_again(
+        self, storage: Storage
+    ) -> None:
+        await storage.pin_secrets(OURS)
+        await held_by_another(storage)
+        assert await storage.check_secrets() is False
+        await storage.flush()
+        assert await storage.check_secrets() is True
+        assert await storage.ping(now=T0) is True
+        await storage.create_session(make_session(), now=T0, ttl=100)
+
+    async def test_checking_without_a_pinned_record_writes_nothing(self, storage: Storage) -> None:
+        assert await storage.check_secrets() is True
+        assert await storage.ensure_secrets({FINGERPRINT: "x"}) == {FINGERPRINT: "x"}
 
 
 class LifecycleContract:
