@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from loop.storage import DEFAULT_TIMEOUT, BackendError, Storage
+from loop.storage.sqlite import quotas
 from loop.storage.sqlite.accounts import SQLiteAccountStorage
 from loop.storage.sqlite.calls import SQLiteCallStorage
 from loop.storage.sqlite.codec import json_list
@@ -87,6 +88,7 @@ class SQLiteStorage(
         start, so a feature's tables appear in an existing database without a migration)."""
         return (
             *SQLiteCallStorage.SCHEMA,
+            *quotas.SCHEMA,
             *SQLiteAccountStorage.SCHEMA,
             *SQLiteWebPushStorage.SCHEMA,
         )
@@ -95,6 +97,7 @@ class SQLiteStorage(
     def feature_tables(cls) -> tuple[str, ...]:
         return (
             *SQLiteCallStorage.TABLES,
+            *quotas.TABLES,
             *SQLiteAccountStorage.TABLES,
             *SQLiteWebPushStorage.TABLES,
         )
@@ -134,7 +137,7 @@ class SQLiteStorage(
         rooms = json_list(row[0] for row in self._run(EXPIRED_ROOMS, (now, PURGE_BATCH)))
         self._run(DELETE_PARTICIPANTS, (rooms,))
         self._run(PURGE_ROOMS, (rooms,))
-        for sql in PURGE:
+        for sql in (*PURGE, quotas.PURGE):
             self._run(sql, (now, PURGE_BATCH))
 
     # -- lifecycle -------------------------------------------------------------------------

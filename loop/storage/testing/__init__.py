@@ -19,6 +19,7 @@ from loop.storage.testing.accounts import AccountContract
 from loop.storage.testing.calls import CallContract
 from loop.storage.testing.faults import FaultContract
 from loop.storage.testing.lifecycle import LifecycleContract, SecretsContract
+from loop.storage.testing.quotas import QuotaContract
 from loop.storage.testing.rooms import RoomContract
 from loop.storage.testing.sessions import SessionContract
 from loop.storage.testing.signalling import SignallingContract
@@ -35,6 +36,7 @@ class StorageContract(
     LifecycleContract,
     FaultContract,
     SignallingContract,
+    QuotaContract,
 ):
     """Everything a backend must do; subclass it as ``Test<Backend>Storage``."""
 
@@ -44,6 +46,7 @@ __all__ = [
     "CallContract",
     "FaultContract",
     "LifecycleContract",
+    "QuotaContract",
     "RoomContract",
     "SecretsContract",
     "SessionContract",
