@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -32,24 +31,24 @@ A, B = "192.0.2.1", "198.51.100.7"
 class Limited:
     """An app with the limits under test, and clients calling it from chosen addresses."""
 
-    def __init__(self, app: Starlette, services: Services, stack: AsyncExitStack) -> None:
+    def __init__(
+        self, app: Starlette, services: Services, clock: FakeClock, stack: AsyncExitStack
+    ) -> None:
         self.app = app
         self.services = services
-        self.clock = services.clock
-        assert isinstance(self.clock, FakeClock)
+        self.clock = clock
         self._stack = stack
 
     async def client(self, address: str) -> LoopClient:
         transport = httpx.ASGITransport(app=self.app, client=(address, 50000))
         http = httpx.AsyncClient(transport=transport, base_url="http://localhost:5000")
         await self._stack.enter_async_context(http)
-        assert isinstance(self.clock, FakeClock)
         return LoopClient(http, self.clock)
 
 
 @asynccontextmanager
 async def limited_app(
-    storage_url: str, *, clock: FakeClock | None = None, **limits: Any
+    storage_url: str, *, clock: FakeClock | None = None, **limits: int
 ) -> AsyncIterator[Limited]:
     """An app with ``limits`` (:class:`LimitsSettings` fields). With ``clock``, a second
     app of the same deployment: same clock, storage kept as it is."""
@@ -62,7 +61,7 @@ async def limited_app(
         stack.push_async_callback(services.close)
         if first:
             await services.storage.flush()
-        yield Limited(app, services, stack)
+        yield Limited(app, services, clock, stack)
 
 
 def assert_too_many(response: httpx.Response, retry_after: int) -> None:
@@ -100,8 +99,9 @@ async def create_room(client: LoopClient, owner: HawkSession) -> httpx.Response:
 
 
 async def test_room_creation_is_limited_per_session_and_per_user(storage_url: str) -> None:
-    limits = {"rooms_per_session": 2, "rooms_per_user": 3, "rooms_per_user_period": 3600}
-    async with limited_app(storage_url, **limits) as lim:
+    async with limited_app(
+        storage_url, rooms_per_session=2, rooms_per_user=3, rooms_per_user_period=3600
+    ) as lim:
         a = await lim.client(A)
         laptop = await sign_in(lim.services, a, "alice@example.com")
         phone = await sign_in(lim.services, a, "alice@example.com")
@@ -160,8 +160,7 @@ async def direct_call(client: LoopClient, caller: HawkSession) -> httpx.Response
 
 
 async def test_direct_calls_are_limited_per_session_and_per_address(storage_url: str) -> None:
-    limits = {"calls_per_session": 2, "calls_per_address": 3}
-    async with limited_app(storage_url, **limits) as lim:
+    async with limited_app(storage_url, calls_per_session=2, calls_per_address=3) as lim:
         a, b = await lim.client(A), await lim.client(B)
         alice = await sign_in(lim.services, a, "alice@example.com")
         bob = await sign_in(lim.services, a, "bob@example.com")
@@ -195,8 +194,13 @@ async def test_a_second_app_on_the_same_storage_sees_the_counts(storage_url: str
         await first.register()
         assert (await create_room(first, owner)).status_code == 201
         one.clock.advance(10)
-        limits = {"registrations_per_address": 2, "rooms_per_session": 1}
-        async with limited_app(storage_url, clock=one.clock, **limits) as two:
+        same = one.services.settings.limits
+        async with limited_app(
+            storage_url,
+            clock=one.clock,
+            registrations_per_address=same.registrations_per_address,
+            rooms_per_session=same.rooms_per_session,
+        ) as two:
             second = await two.client(A)
             assert_too_many(await second.post("/registration", json={}), 50)
             assert_too_many(await create_room(second, owner), 50)
