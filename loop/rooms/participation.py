@@ -90,8 +90,7 @@ async def join(
     they changed since (another join): then the decision is made again on a fresh read.
     """
     user = caller.session.user if isinstance(caller, HawkCaller) else None
-    anonymous = not isinstance(caller, HawkCaller)
-    limits = quotas.anonymous_join(services.settings, address) if anonymous else ()
+    limits = quotas.anonymous_join(services.settings, address) if user is None else ()
     joiner = Joiner(
         caller, user, display_name, client_max_size, _identity(caller), str(uuid.uuid4())
     )
