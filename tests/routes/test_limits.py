@@ -5,6 +5,7 @@ the same storage sees the counts; and the cap on rooms per user (403 errno 999).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -13,7 +14,7 @@ from starlette.applications import Starlette
 
 from loop.app import Services, create_app, open_app
 from loop.clock import FakeClock
-from loop.config import LimitsSettings
+from loop.config import FxaOAuthSettings, LimitsSettings
 from tests.support.app import make_settings
 from tests.support.calls import sign_in
 from tests.support.client import HawkSession, LoopClient
@@ -48,11 +49,17 @@ class Limited:
 
 @asynccontextmanager
 async def limited_app(
-    storage_url: str, *, clock: FakeClock | None = None, **limits: int
+    storage_url: str,
+    *,
+    clock: FakeClock | None = None,
+    fxa_oauth: FxaOAuthSettings | None = None,
+    **limits: int,
 ) -> AsyncIterator[Limited]:
     """An app with ``limits`` (:class:`LimitsSettings` fields). With ``clock``, a second
     app of the same deployment: same clock, storage kept as it is."""
     settings = make_settings(storage_url, limits=LimitsSettings(**limits))
+    if fxa_oauth is not None:
+        settings = dataclasses.replace(settings, fxa_oauth=fxa_oauth)
     first = clock is None
     clock = clock or FakeClock(start=1_800_000_000.0)
     app = create_app(settings, clock=clock, background_jobs=False)
@@ -85,6 +92,16 @@ async def test_registration_is_limited_per_address(storage_url: str) -> None:
         await b.register()
         lim.clock.advance(45)
         await a.register()
+
+
+async def test_oauth_sessions_count_as_registrations(storage_url: str) -> None:
+    oauth = FxaOAuthSettings(activated=True, client_id="c", oauth_uri="http://127.0.0.1:9/v1")
+    async with limited_app(storage_url, fxa_oauth=oauth, registrations_per_address=2) as lim:
+        a = await lim.client(A)
+        await a.register()
+        assert (await a.post("/fxa-oauth/params", json={})).status_code == 200
+        assert_too_many(await a.post("/fxa-oauth/params", json={}), 60)
+        assert_too_many(await a.post("/registration", json={}), 60)
 
 
 async def test_a_limit_of_zero_is_no_limit(storage_url: str) -> None:
