@@ -2,11 +2,11 @@
 the transaction that creates the thing limited.
 
 Each concern's creating method calls :func:`consume` first thing in its write
-transaction: a full window raises :class:`~loop.storage.quotas.RateLimited` before
-anything is written, and a later domain refusal rolls the count back with the rest, so
-only what was created is counted. Two statements whatever the number of windows (the
-windows travel as one JSON parameter); expired windows are reclaimed by the backend's
-purge (:data:`PURGE`).
+transaction. It counts the request in every window in one statement and reads the counts
+back; if one went past its limit it raises :class:`~loop.storage.quotas.RateLimited`, and
+the transaction's rollback takes the counts back with the rest, as it does when a later
+domain refusal ends the transaction: only what was created is counted. Expired windows
+are reclaimed by the backend's purge (:data:`PURGE`).
 """
 
 from __future__ import annotations
@@ -29,29 +29,28 @@ TABLES = ("rate_windows",)
 PURGE = """DELETE FROM rate_windows WHERE rowid IN
     (SELECT rowid FROM rate_windows WHERE expires_at <= ? LIMIT ?)"""
 
-_WINDOWS = "SELECT json_extract(value, '$[0]') AS key, json_extract(value, '$[1]') AS lim, "
-_WINDOWS += "json_extract(value, '$[2]') AS period FROM json_each(:windows)"
-FULL_UNTIL = f"""SELECT max(w.expires_at) FROM ({_WINDOWS}) AS l
-    JOIN rate_windows AS w ON w.key = l.key
-    WHERE w.expires_at > :now AND w.hits >= l.lim"""
-COUNT = f"""INSERT INTO rate_windows (key, expires_at, hits)
-    SELECT key, :now + period, 1 FROM ({_WINDOWS}) WHERE true
+COUNT = """INSERT INTO rate_windows (key, expires_at, hits)
+    SELECT json_extract(value, '$[0]'), :now + json_extract(value, '$[1]'), 1
+    FROM json_each(:windows) WHERE true
     ON CONFLICT (key) DO UPDATE SET
     hits = CASE WHEN rate_windows.expires_at > :now THEN rate_windows.hits + 1 ELSE 1 END,
     expires_at = CASE WHEN rate_windows.expires_at > :now THEN rate_windows.expires_at
-        ELSE excluded.expires_at END"""
+        ELSE excluded.expires_at END
+    RETURNING key, hits, expires_at"""
 
 Run = Callable[[str, Any], sqlite3.Cursor]
 
 
 def consume(run: Run, limits: Sequence[RateLimit], now: float) -> None:
     """Count one request in every window of ``limits``, or raise
-    :class:`~loop.storage.quotas.RateLimited` (counting nothing) if one is full. ``run``
-    is the backend's ``_run``, inside a write transaction."""
+    :class:`~loop.storage.quotas.RateLimited` if that takes one past its limit (the caller's
+    transaction then rolls the counts back). ``run`` is the backend's ``_run``, inside a
+    write transaction."""
     if not limits:
         return
-    params = {"windows": json.dumps([[w.key, w.limit, w.period] for w in limits]), "now": now}
-    full_until = run(FULL_UNTIL, params).fetchone()[0]
-    if full_until is not None:
-        raise RateLimited(retry_after(full_until - now))
-    run(COUNT, params)
+    params = {"windows": json.dumps([[w.key, w.period] for w in limits]), "now": now}
+    limit = {window.key: window.limit for window in limits}
+    rows = run(COUNT, params).fetchall()
+    full = [expires_at for key, hits, expires_at in rows if hits > limit[key]]
+    if full:
+        raise RateLimited(retry_after(max(full) - now))
