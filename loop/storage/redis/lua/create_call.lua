@@ -2,9 +2,10 @@
 -- reachable only (1/0), windows spec, callees... Returns {filed callees, their calls push
 -- targets}, or the milliseconds a full window still lasts. An attempt counts even when
 -- no callee is reachable.
-local full = full_for(3, ARGV[7])
+local found = windows(3, ARGV[7])
+local full = full_for(found)
 if full then return full end
-count_in(3, ARGV[7])
+count_in(found)
 local chosen, found, seen = {}, {}, {}
 for i = 8, #ARGV do
   local user = ARGV[i]

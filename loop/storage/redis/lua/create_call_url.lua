@@ -1,6 +1,7 @@
 -- KEYS: url, owner's index, rate windows... ARGV: now, token, timestamp, expires, json,
 -- windows spec. Returns 'ok', or the milliseconds a full window still lasts.
-local full = full_for(3, ARGV[6])
+local found = windows(3, ARGV[6])
+local full = full_for(found)
 if full then return full end
 local record = cjson.decode(ARGV[5])
 redis.call('HSET', KEYS[1], 'u', record['user'], 'e', ARGV[4], 'd', ARGV[5])
@@ -8,5 +9,5 @@ local ms = ttl_ms(ARGV[4], now)
 redis.call('PEXPIRE', KEYS[1], ms)
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
 extend(KEYS[2], ms)
-count_in(3, ARGV[6])
+count_in(found)
 return 'ok'

@@ -125,10 +125,13 @@ end
 -- Rate windows (loop/storage/quotas.py): a script given windows takes their ``rl:{key}``
 -- hashes (``e`` end of the window, ``n`` requests counted in it) as its last KEYS, from
 -- ``first``, and ``spec``, one ARGV "limit period limit period ..." in the same order.
+-- Read once: {key, limit, period, end, count}; ``full_for`` then ``count_in`` use them.
 local function windows(first, spec)
   local found, i = {}, first
   for limit, period in string.gmatch(spec or '', '(%S+) (%S+)') do
-    found[#found + 1] = {KEYS[i], tonumber(limit), tonumber(period)}
+    local r = redis.call('HMGET', KEYS[i], 'e', 'n')
+    local ends, hits = tonumber(r[1]), tonumber(r[2])
+    found[#found + 1] = {KEYS[i], tonumber(limit), tonumber(period), ends, hits}
     i = i + 1
   end
   return found
@@ -136,12 +139,11 @@ end
 
 -- Milliseconds until the longest-waiting full window frees, or nil when none is full. A
 -- script returns this number as it is: no other script reply is an integer.
-local function full_for(first, spec)
+local function full_for(found)
   local wait = nil
-  for _, w in ipairs(windows(first, spec)) do
-    local r = redis.call('HMGET', w[1], 'e', 'n')
-    local ends = tonumber(r[1])
-    if ends and ends > now and tonumber(r[2]) >= w[2] and (not wait or ends - now > wait) then
+  for _, w in ipairs(found) do
+    local ends = w[4]
+    if ends and ends > now and w[5] >= w[2] and (not wait or ends - now > wait) then
       wait = ends - now
     end
   end
@@ -150,10 +152,9 @@ local function full_for(first, spec)
 end
 
 -- Count this request in every window (a window that has ended opens anew).
-local function count_in(first, spec)
-  for _, w in ipairs(windows(first, spec)) do
-    local r = redis.call('HMGET', w[1], 'e', 'n')
-    local ends, hits = tonumber(r[1]), tonumber(r[2])
+local function count_in(found)
+  for _, w in ipairs(found) do
+    local ends, hits = w[4], w[5]
     if not ends or ends <= now then ends, hits = now + w[3], 0 end
     redis.call('HSET', w[1], 'e', tostring(ends), 'n', hits + 1)
     redis.call('PEXPIRE', w[1], ttl_ms(ends, now))
