@@ -190,6 +190,10 @@ def server_process(
         "LOOP_STORAGE__URL": storage_url,
         "LOOP_PORT": str(port),
         "LOOP_DATA_DIR": str(log_path.parent),
+        # Every virtual user comes from 127.0.0.1: limits per address high enough never to
+        # refuse, but still counted, so their cost is measured (D32).
+        "LOOP_LIMITS__REGISTRATIONS_PER_ADDRESS": "1000000000",
+        "LOOP_LIMITS__JOINS_PER_ADDRESS": "1000000000",
     }
     with open(log_path, "wb") as log:
         process = subprocess.Popen(

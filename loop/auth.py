@@ -67,14 +67,17 @@ async def require_registered(request: Request) -> HawkCaller:
     return caller
 
 
-async def hawk_or_create(request: Request) -> tuple[HawkCaller, str | None]:
-    """Policy **Hawk-or-create** (``/registration``): no header creates a session and
-    returns its token (to send in ``Hawk-Session-Token``); ``Hawk`` verifies; ``BrowserID``
-    signs in, creating a session bound to the asserted identity (§3.5); other schemes are
-    401 ``Unsupported``."""
+async def hawk_or_create(
+    request: Request, *, address: str | None
+) -> tuple[HawkCaller, str | None]:
+    """Policy **Hawk-or-create** (``/registration``): no header creates a session (counted
+    for the client's ``address``) and returns its token (to send in
+    ``Hawk-Session-Token``); ``Hawk`` verifies; ``BrowserID`` signs in, creating a session
+    bound to the asserted identity (§3.5); other schemes are 401 ``Unsupported``."""
     scheme, attributes = _authorization(request)
     if scheme == "":
-        token, session, hawk_id = await sessions.create_session(services(request))
+        svc = services(request)
+        token, session, hawk_id = await sessions.create_session(svc, address=address)
         return HawkCaller(session, hawk_id), token
     if scheme == hawk.SCHEME:
         return await _verified(request, attributes), None
@@ -115,14 +118,16 @@ async def require_oauth_session(request: Request) -> OAuthCaller:
     return found
 
 
-async def oauth_session_or_create(request: Request) -> tuple[OAuthCaller, str | None]:
+async def oauth_session_or_create(
+    request: Request, *, address: str | None
+) -> tuple[OAuthCaller, str | None]:
     """Policy **OAuth Hawk-or-create** (``/fxa-oauth/params``): without ``Authorization``
-    a new session is created and given a state; its token is returned to be sent in
-    ``Hawk-Session-Token``."""
+    a new session is created (counted for the client's ``address``) and given a state;
+    its token is returned to be sent in ``Hawk-Session-Token``."""
     if request.headers.get("authorization", "").strip():
         return await require_oauth_session(request), None
     svc = services(request)
-    token, session, hawk_id = await sessions.create_session(svc)
+    token, session, hawk_id = await sessions.create_session(svc, address=address)
     return await oauth.start(svc, HawkCaller(session, hawk_id)), token
 
 

@@ -135,10 +135,57 @@ class CallUrlsSettings:
     web_app_url: str = "http://localhost:3000/c/{token}"
     """Call links handed out; ``{token}`` is replaced."""
     rate_limit: int = 60
-    """Call URLs one session may create per ``rate_limit_period`` seconds (429 beyond,
-    D12)."""
+    """Call URLs a session may create per ``rate_limit_period`` seconds (D12); 0: no limit.
+    The other quotas are in :class:`LimitsSettings`."""
     rate_limit_period: int = 60
     """Seconds of that window."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LimitsSettings:
+    """Quotas and rate limits (decisions D12, D32), counted in storage so they hold across
+    every process sharing it: at most ``<name>`` requests per ``<name>_period`` seconds
+    (a fixed window opened by the first request), then 429 errno 117 with
+    ``Retry-After``. 0 disables a limit. Addresses are the peer's (only HMACs of them are
+    stored); the per-session limit on call URLs is ``call_urls.rate_limit``."""
+
+    registrations_per_address: int = 60
+    """Sessions created without credentials (``POST /registration``,
+    ``POST /fxa-oauth/params``)."""
+    registrations_per_address_period: int = 60
+    """Seconds of the ``registrations_per_address`` window."""
+    rooms_per_session: int = 60
+    """Rooms created."""
+    rooms_per_session_period: int = 60
+    """Seconds of the ``rooms_per_session`` window."""
+    rooms_per_user: int = 600
+    """Rooms created by one user, from all of their devices."""
+    rooms_per_user_period: int = 3600
+    """Seconds of the ``rooms_per_user`` window."""
+    joins_per_address: int = 120
+    """Anonymous joins (link-clickers; a Hawk-signed join is not limited)."""
+    joins_per_address_period: int = 60
+    """Seconds of the ``joins_per_address`` window."""
+    calls_per_session: int = 60
+    """Direct calls started (``POST /calls``)."""
+    calls_per_session_period: int = 60
+    """Seconds of the ``calls_per_session`` window."""
+    calls_per_address: int = 60
+    """Calls started, direct or from a call URL (``POST /calls/{token}``)."""
+    calls_per_address_period: int = 60
+    """Seconds of the ``calls_per_address`` window."""
+    max_rooms_per_user: int = 1000
+    """Live rooms a user may own; one more is 403 errno 999 until one is deleted or
+    expires. 0: no cap."""
+
+    def windows(self) -> dict[str, tuple[int, int]]:
+        """Every rate limit by name: ``(limit, period)``."""
+        periods = [f.name for f in dataclasses.fields(self) if f.name.endswith("_period")]
+        limits = [name.removesuffix("_period") for name in periods]
+        return {
+            name: (getattr(self, name), getattr(self, period))
+            for name, period in zip(limits, periods, strict=True)
+        }
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -372,6 +419,7 @@ class Settings:
     timers: TimersSettings = dataclasses.field(default_factory=TimersSettings)
     calls: CallsSettings = dataclasses.field(default_factory=CallsSettings)
     call_urls: CallUrlsSettings = dataclasses.field(default_factory=CallUrlsSettings)
+    limits: LimitsSettings = dataclasses.field(default_factory=LimitsSettings)
     media: MediaSettings = dataclasses.field(default_factory=MediaSettings)
     tokbox: TokBoxSettings = dataclasses.field(default_factory=TokBoxSettings)
     webrtc: WebRTCSettings = dataclasses.field(default_factory=WebRTCSettings)
@@ -550,6 +598,7 @@ def validate(settings: Settings) -> None:
         ),
     ]
     checks += _browserid_checks(settings.browserid)
+    checks += _limits_checks(settings)
     checks += _webrtc_checks(settings.webrtc)
     prefix = settings.msisdn.prefix
     checks.append(
@@ -564,6 +613,19 @@ def validate(settings: Settings) -> None:
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
+
+
+def _limits_checks(settings: Settings) -> list[tuple[bool, str]]:
+    """Limits are counts (0 disables one); their periods are positive seconds."""
+    windows = {f"limits.{name}": window for name, window in settings.limits.windows().items()}
+    call_urls = settings.call_urls
+    windows["call_urls.rate_limit"] = (call_urls.rate_limit, call_urls.rate_limit_period)
+    cap = settings.limits.max_rooms_per_user
+    checks = [(cap >= 0, "limits.max_rooms_per_user: must not be negative")]
+    for name, (limit, period) in windows.items():
+        checks.append((limit >= 0, f"{name}: must not be negative"))
+        checks.append((period > 0, f"{name}_period: must be positive"))
+    return checks
 
 
 def _browserid_checks(browserid: BrowserIDSettings) -> list[tuple[bool, str]]:

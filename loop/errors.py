@@ -25,6 +25,8 @@ class Errno(IntEnum):
     EXPIRED = 111
     REQUEST_TOO_LARGE = 113
     INVALID_OAUTH_STATE = 114
+    TOO_MANY_REQUESTS = 117
+    """msisdn-and-auth.md §1.3's number for a rate limit, also Loop's (decisions D32)."""
     CLIENT_REACHED_CAPACITY = 121
     USER_UNAVAILABLE = 122
     BACKEND = 201
@@ -193,12 +195,18 @@ def forbidden() -> LoopError:
 
 
 def too_many_requests(retry_after: int) -> LoopError:
+    """A rate limit (D12, D32): ``Retry-After`` is when the window that refused frees."""
     return LoopError(
         429,
-        Errno.UNDEFINED,
+        Errno.TOO_MANY_REQUESTS,
         "Too many requests; retry later.",
         headers={"Retry-After": str(retry_after)},
     )
+
+
+def too_many_rooms() -> LoopError:
+    """The cap on live rooms per user (D32): waiting does not help, deleting one does."""
+    return LoopError(403, Errno.UNDEFINED, "Too many rooms; delete one to create another.")
 
 
 def user_unavailable() -> LoopError:

@@ -11,7 +11,7 @@ import binascii
 from collections.abc import Mapping
 from typing import Any
 
-from loop import errors
+from loop import errors, quotas
 from loop.config import Settings
 from loop.crypto import hawk_credentials, hmac_hex, random_hex
 from loop.services import SessionServices
@@ -29,18 +29,26 @@ def hawk_id_hmac(settings: Settings, hawk_id: str) -> str:
     return hmac_hex(settings.hawk_id_secret, hawk_id, settings.user_mac_algorithm)
 
 
-async def create_session(services: SessionServices) -> tuple[str, Session, str]:
-    """A new guest session: ``(session token, session, Hawk id)``.
+async def create_session(
+    services: SessionServices, *, address: str | None
+) -> tuple[str, Session, str]:
+    """A new guest session: ``(session token, session, Hawk id)``; 429 errno 117 past
+    ``limits.registrations_per_address`` for the client's ``address``.
 
     The token is returned once to the client (``Hawk-Session-Token``); only the HMAC of
     the Hawk id derived from it, and the Hawk key, are stored.
     """
+    settings = services.settings
     token = random_hex(SESSION_TOKEN_BYTES)
     hawk_id, hawk_key = hawk_credentials(token)
-    session = Session(hawk_id_hmac=hawk_id_hmac(services.settings, hawk_id), hawk_key=hawk_key)
-    await services.storage.create_session(
-        session, now=services.clock.now(), ttl=services.settings.hawk_session_duration
-    )
+    session = Session(hawk_id_hmac=hawk_id_hmac(settings, hawk_id), hawk_key=hawk_key)
+    with quotas.answered():
+        await services.storage.create_session(
+            session,
+            now=services.clock.now(),
+            ttl=settings.hawk_session_duration,
+            limits=quotas.registration(settings, address),
+        )
     return token, session, hawk_id
 
 

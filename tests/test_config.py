@@ -87,6 +87,21 @@ def test_environment_casts_lists_tables_and_booleans() -> None:
             {"LOOP_STORAGE__SECRETS_CHECK_INTERVAL": "nan"},
             "storage.secrets_check_interval: must be positive",
         ),
+        ({"LOOP_LIMITS__ROOMS_PER_USER": "-1"}, "limits.rooms_per_user: must not be negative"),
+        (
+            {"LOOP_LIMITS__JOINS_PER_ADDRESS_PERIOD": "0"},
+            "limits.joins_per_address_period: must be positive",
+        ),
+        (
+            {"LOOP_LIMITS__MAX_ROOMS_PER_USER": "-5"},
+            "limits.max_rooms_per_user: must not be negative",
+        ),
+        ({"LOOP_LIMITS__ROOMS_PER_HOUR": "5"}, "limits.rooms_per_hour: unknown setting"),
+        ({"LOOP_CALL_URLS__RATE_LIMIT": "-1"}, "call_urls.rate_limit: must not be negative"),
+        (
+            {"LOOP_CALL_URLS__RATE_LIMIT_PERIOD": "0"},
+            "call_urls.rate_limit_period: must be positive",
+        ),
     ],
 )
 def test_a_wrong_value_names_its_key(environ: dict[str, str], message: str) -> None:
@@ -157,3 +172,16 @@ def test_cli_check_accepts_a_valid_file(
 def test_the_sample_config_loads_and_matches_the_defaults() -> None:
     sample = Path(__file__).resolve().parent.parent / "loop.sample.toml"
     assert load_settings(sample, environ={}) == load_settings(environ={})
+
+
+def test_limits_are_read_as_windows_and_zero_disables_one() -> None:
+    environ = {"LOOP_LIMITS__ROOMS_PER_USER": "0", "LOOP_LIMITS__JOINS_PER_ADDRESS": "7"}
+    windows = load_settings(environ=environ).limits.windows()
+    assert windows == {
+        "registrations_per_address": (60, 60),
+        "rooms_per_session": (60, 60),
+        "rooms_per_user": (0, 3600),
+        "joins_per_address": (7, 60),
+        "calls_per_session": (60, 60),
+        "calls_per_address": (60, 60),
+    }

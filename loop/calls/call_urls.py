@@ -1,7 +1,8 @@
 """Click-to-call links (loop-api.md §4.10; decisions D12, D30).
 
 Creation was retired by the original in 0.18; here it works as it did before, with a
-per-session rate limit standing in for the front proxy's (60 per minute by default).
+per-session rate limit standing in for the front proxy's (60 per minute by default,
+``call_urls.rate_limit``; 429 errno 117 as every limit, D32).
 """
 
 from __future__ import annotations
@@ -9,20 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from loop import errors
+from loop import errors, quotas
 from loop.callers import HawkCaller
 from loop.calls.calls import call_url, caller_identity
 from loop.config import CallUrlsSettings
 from loop.crypto import random_token
 from loop.jsonutil import leading_integer
 from loop.services import CallServices
-from loop.storage.calls import (
-    CallUrl,
-    CallUrlNotFound,
-    NotCallUrlOwner,
-    RateLimit,
-    RateLimited,
-)
+from loop.storage.calls import CallUrl, CallUrlNotFound, NotCallUrlOwner
 
 HOUR = 3600
 
@@ -69,11 +64,9 @@ async def create(services: CallServices, caller: HawkCaller, body: Mapping[str, 
         caller_id=caller_id,
         subject=subject,
     )
-    rate = RateLimit(caller.session.hawk_id_hmac, settings.rate_limit, settings.rate_limit_period)
-    try:
-        await services.storage.create_call_url(url, now=now, rate=rate)
-    except RateLimited as limited:
-        raise errors.too_many_requests(limited.retry_after) from None
+    limits = quotas.call_url_creation(services.settings, caller.session)
+    with quotas.answered():
+        await services.storage.create_call_url(url, now=now, limits=limits)
     return url
 
 

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from loop import errors
+from loop import errors, quotas
 from loop.callers import HawkCaller
 from loop.calls.identities import callee_identities
 from loop.config import Settings
@@ -94,18 +94,25 @@ def caller_identity(caller: HawkCaller) -> str | None:
 
 
 async def start_direct(
-    services: CallServices, caller: HawkCaller, body: Mapping[str, Any]
+    services: CallServices, caller: HawkCaller, body: Mapping[str, Any], *, address: str | None
 ) -> Started:
-    """``POST /calls``: 400/122 unless at least one callee has a ``calls`` push target."""
+    """``POST /calls``: 400/122 unless at least one callee has a ``calls`` push target;
+    429 errno 117 past a call limit of the session or of the client's ``address`` (an
+    attempt counts even when nobody is reachable)."""
     settings = services.settings
     kind, text = call_type(body), subject(body, settings)
     callees = [user_mac(settings, identity) for identity in callee_identities(body["calleeId"])]
     started = await _new_call(
         services, kind, channel(body), caller_id=caller_identity(caller), subject=text
     )
-    created = await services.storage.create_call(
-        started.call, callees=callees, reachable_only=True, now=services.clock.now()
-    )
+    with quotas.answered():
+        created = await services.storage.create_call(
+            started.call,
+            callees=callees,
+            reachable_only=True,
+            now=services.clock.now(),
+            limits=quotas.call_attempt(settings, caller.session, address),
+        )
     if not created.callees:
         raise errors.user_unavailable()
     _notify(services, created, started.call, "call.direct")
@@ -113,10 +120,11 @@ async def start_direct(
 
 
 async def start_from_link(
-    services: CallServices, url: CallUrl, body: Mapping[str, Any]
+    services: CallServices, url: CallUrl, body: Mapping[str, Any], *, address: str | None
 ) -> Started:
     """``POST /calls/{token}``: a link clicker calls the link's owner (pushed if the owner
-    has ``calls`` targets; filed either way)."""
+    has ``calls`` targets; filed either way); 429 errno 117 past
+    ``limits.calls_per_address`` for the client's ``address``."""
     kind, text = call_type(body), subject(body, services.settings)
     started = await _new_call(
         services,
@@ -128,9 +136,14 @@ async def start_from_link(
         call_token=url.token,
         url_creation_date=url.timestamp,
     )
-    created = await services.storage.create_call(
-        started.call, callees=[url.user], reachable_only=False, now=services.clock.now()
-    )
+    with quotas.answered():
+        created = await services.storage.create_call(
+            started.call,
+            callees=[url.user],
+            reachable_only=False,
+            now=services.clock.now(),
+            limits=quotas.call_attempt(services.settings, None, address),
+        )
     _notify(services, created, started.call, "call.token")
     return started
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from loop import errors
+from loop import errors, quotas
 from loop.callers import HawkCaller
 from loop.crypto import random_token
 from loop.rooms.validation import RoomParams
@@ -44,7 +44,8 @@ async def live(services: RoomServices, token: str) -> RoomState:
 async def create(
     services: RoomServices, caller: HawkCaller, params: RoomParams, channel: str
 ) -> Room:
-    """A new room owned by the caller's user, with its own media session."""
+    """A new room owned by the caller's user, with its own media session; 429 errno 117
+    past a room-creation limit, 403 errno 999 past ``limits.max_rooms_per_user`` (D32)."""
     settings = services.settings.rooms
     media = await services.media.create_session(channel)
     now = services.clock.now()
@@ -65,7 +66,14 @@ async def create(
         room_name=params.room_name,
         context=params.context,
     )
-    notify_owner(services, await services.storage.create_room(room, now=now), "creation")
+    with quotas.answered():
+        change = await services.storage.create_room(
+            room,
+            now=now,
+            limits=quotas.room_creation(services.settings, caller.session),
+            max_rooms=services.settings.limits.max_rooms_per_user,
+        )
+    notify_owner(services, change, "creation")
     return room
 
 

@@ -13,7 +13,7 @@ import logging
 import uuid
 from typing import Any
 
-from loop import errors
+from loop import errors, quotas
 from loop.callers import HawkCaller, ParticipantToken, RoomCaller, participant_token_id
 from loop.crypto import decrypt, encrypt, session_identity_key
 from loop.jsonutil import dumps
@@ -80,13 +80,17 @@ async def join(
     state: RoomState,
     display_name: str,
     client_max_size: int,
+    *,
+    address: str | None,
 ) -> dict[str, Any]:
-    """Seat the caller and hand it a media token; 202/121 when there is no seat for it.
+    """Seat the caller and hand it a media token; 202/121 when there is no seat for it;
+    429 errno 117 past ``limits.joins_per_address`` for a link-clicker at ``address``.
 
     The seat is decided on the participants read, and ``join_room`` refuses the write if
     they changed since (another join): then the decision is made again on a fresh read.
     """
     user = caller.session.user if isinstance(caller, HawkCaller) else None
+    limits = quotas.anonymous_join(services.settings, address) if user is None else ()
     joiner = Joiner(
         caller, user, display_name, client_max_size, _identity(caller), str(uuid.uuid4())
     )
@@ -97,14 +101,16 @@ async def join(
         now = services.clock.now()
         token, participant = _seat(services, state, joiner, media, now)
         try:
-            change = await services.storage.join_room(
-                state.room.token,
-                participant,
-                generation=state.generation,
-                now=now,
-                room_expires_at=_touched_expiry(services, now),
-                media_session=(media.session_id, media.api_key) if media is created else None,
-            )
+            with quotas.answered():
+                change = await services.storage.join_room(
+                    state.room.token,
+                    participant,
+                    generation=state.generation,
+                    now=now,
+                    room_expires_at=_touched_expiry(services, now),
+                    media_session=(media.session_id, media.api_key) if media is created else None,
+                    limits=limits,
+                )
         except JoinConflict:
             state = await live(services, state.room.token)
             continue

@@ -24,6 +24,7 @@ from loop.rooms.validation import ALERT
 from loop.rooms.views import full_view, public_view, room_url
 from loop.services import services
 from loop.storage import RoomState
+from loop.web.clients import client_address
 from loop.web.requests import json_body, json_response, no_content, require_params
 
 A = TypeVar("A")
@@ -126,7 +127,9 @@ async def room_action(request: Request) -> Response:
     if action == "join":
         require_params(request, body, "displayName", "clientMaxSize")
         name, size = validation.join_params(body)
-        return json_response(await participation.join(svc, caller, state, name, size))
+        address = client_address(request)
+        joined = await participation.join(svc, caller, state, name, size, address=address)
+        return json_response(joined)
     pid = participation.require_credentials(caller)
     if action == "refresh":
         return json_response(await participation.refresh(svc, state, pid))

@@ -16,8 +16,12 @@ checks them):
 * **Errors are ours.** Driver exceptions never escape: every public method turns them into
   :class:`BackendError`, which the HTTP layer answers with 503 errno 201.
 * **Domain outcomes are exceptions.** ``RoomNotFound``, ``NotRoomOwner``, ``NotParticipant``,
-  ``JoinConflict``, ``NonceReplayed`` and the calls' ``CallStorageError`` subclasses say why
-  a conditional mutation did not happen; nothing was changed when one is raised.
+  ``JoinConflict``, ``NonceReplayed``, the calls' ``CallStorageError`` subclasses and the
+  quotas' ``RateLimited`` and ``TooManyRooms`` say why a conditional mutation did not
+  happen; nothing was changed when one is raised.
+* **Limits are counted where things are created.** Methods that create something take the
+  :class:`~loop.storage.quotas.RateLimit` windows it counts in and check them in the same
+  round trip (:mod:`loop.storage.quotas`, shared by every concern).
 
 **One module per concern.** Each concern is the same four files (``<concern>`` being
 ``sessions``, ``rooms``, ``calls``, ``accounts``, ``webpush`` or ``signalling``):

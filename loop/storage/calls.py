@@ -21,6 +21,7 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Any, Literal
 
 from loop.storage.errors import StorageError
+from loop.storage.quotas import RateLimit
 
 Party = Literal["caller", "callee"]
 PARTIES: tuple[Party, ...] = ("caller", "callee")
@@ -36,14 +37,6 @@ class CallUrlNotFound(CallStorageError):
 
 class NotCallUrlOwner(CallStorageError):
     """The call URL exists but belongs to another user."""
-
-
-class RateLimited(CallStorageError):
-    """Too many call URLs were created in the current window."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"retry after {retry_after} s")
-        self.retry_after = retry_after
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -123,15 +116,6 @@ class CallProgress:
         return cls(markers=count, previous=-1, reason=reason or None)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class RateLimit:
-    """At most ``limit`` creations per ``period`` seconds for ``key`` (a fixed window)."""
-
-    key: str
-    limit: int
-    period: float
-
-
 Listener = Callable[[CallProgress], None]
 """Called (synchronously, never awaited) with each published progress of a call."""
 
@@ -150,10 +134,11 @@ class CallStorage(abc.ABC):
     # -- call URLs -------------------------------------------------------------------------
 
     @abc.abstractmethod
-    async def create_call_url(self, url: CallUrl, *, now: float, rate: RateLimit) -> None:
-        """Store a new call URL unless ``rate.key`` already created ``rate.limit`` of them
-        in the current window of ``rate.period`` seconds (then :class:`RateLimited`, with
-        the seconds left in the window)."""
+    async def create_call_url(
+        self, url: CallUrl, *, now: float, limits: Sequence[RateLimit] = ()
+    ) -> None:
+        """Store a new call URL, counted in ``limits`` (:mod:`loop.storage.quotas`:
+        :class:`~loop.storage.quotas.RateLimited` when one is full)."""
 
     @abc.abstractmethod
     async def get_call_url(self, token: str, *, now: float) -> CallUrl | None:
@@ -177,11 +162,19 @@ class CallStorage(abc.ABC):
 
     @abc.abstractmethod
     async def create_call(
-        self, call: Call, *, callees: Sequence[str], reachable_only: bool, now: float
+        self,
+        call: Call,
+        *,
+        callees: Sequence[str],
+        reachable_only: bool,
+        now: float,
+        limits: Sequence[RateLimit] = (),
     ) -> CallCreated:
         """File ``call`` (alive until ``call.expires_at``, progress ``{init}``) under each
         of ``callees``, or with ``reachable_only`` under those having at least one
-        ``calls`` push target; nothing is stored when no callee is left."""
+        ``calls`` push target; nothing is stored when no callee is left. The attempt is
+        counted in ``limits`` either way (:class:`~loop.storage.quotas.RateLimited` when
+        one is full, and then nothing is stored)."""
 
     @abc.abstractmethod
     async def get_call(self, call_id: str, *, now: float) -> Call | None:

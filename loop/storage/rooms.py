@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from loop.storage.errors import StorageError
+from loop.storage.quotas import RateLimit
 from loop.storage.sessions import PushTarget
 from loop.storage.signalling import Announcement
 
@@ -111,8 +112,18 @@ class RoomStorage(abc.ABC):
     # -- rooms -----------------------------------------------------------------------------
 
     @abc.abstractmethod
-    async def create_room(self, room: Room, *, now: float) -> RoomChange:
-        """Store a new room (token unique) alive until ``room.expires_at``."""
+    async def create_room(
+        self,
+        room: Room,
+        *,
+        now: float,
+        limits: Sequence[RateLimit] = (),
+        max_rooms: int = 0,
+    ) -> RoomChange:
+        """Store a new room (token unique) alive until ``room.expires_at``, counted in
+        ``limits`` (:class:`~loop.storage.quotas.RateLimited` when one is full). With
+        ``max_rooms`` (0: no cap), :class:`~loop.storage.quotas.TooManyRooms` when the
+        owner already has that many live rooms."""
 
     @abc.abstractmethod
     async def get_room(self, token: str, *, now: float) -> RoomState | None:
@@ -175,11 +186,14 @@ class RoomStorage(abc.ABC):
         now: float,
         room_expires_at: int,
         media_session: tuple[str, str] | None = None,
+        limits: Sequence[RateLimit] = (),
     ) -> RoomChange:
         """Add ``participant`` (replacing any with the same id) if the room's participant
         generation is still ``generation``; then touch the room (``update_time = now``,
         ``expires_at = room_expires_at``) and, when given, store ``media_session``
-        (``(session_id, api_key)``). Raises :class:`RoomNotFound` or :class:`JoinConflict`.
+        (``(session_id, api_key)``). Raises :class:`~loop.storage.quotas.RateLimited`
+        (a window of ``limits`` is full), then :class:`RoomNotFound` or
+        :class:`JoinConflict`; a join made is counted in ``limits``.
         """
 
     @abc.abstractmethod

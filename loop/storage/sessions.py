@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from loop.storage.errors import StorageError
+from loop.storage.quotas import RateLimit
 
 Topic = Literal["calls", "rooms"]
 TOPICS: tuple[Topic, ...] = ("calls", "rooms")
@@ -61,8 +62,11 @@ class SessionStorage(abc.ABC):
     # -- Hawk sessions ---------------------------------------------------------------------
 
     @abc.abstractmethod
-    async def create_session(self, session: Session, *, now: float, ttl: float) -> None:
-        """Store a new session, alive for ``ttl`` seconds."""
+    async def create_session(
+        self, session: Session, *, now: float, ttl: float, limits: Sequence[RateLimit] = ()
+    ) -> None:
+        """Store a new session, alive for ``ttl`` seconds, counted in ``limits``
+        (:class:`~loop.storage.quotas.RateLimited` when one is full)."""
 
     @abc.abstractmethod
     async def authenticate(

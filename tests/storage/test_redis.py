@@ -15,6 +15,7 @@ import redis.asyncio
 
 from loop.storage import BackendError, NonceReplayed, RoomChange, Storage, StorageError
 from loop.storage import redis as redis_backend
+from loop.storage.quotas import RateLimit
 from loop.storage.redis import (
     RedisStorage,
     accounts,
@@ -165,6 +166,19 @@ class TestOneRoundTrip:
         )
         assert spent == (1, 1)
 
+    async def test_limits_and_the_room_cap_cost_no_extra_command(
+        self, storage: RedisStorage
+    ) -> None:
+        windows = [RateLimit("rooms:s:x", 5, 60), RateLimit("rooms:u:y", 9, 3600)]
+        before = dataclasses.replace(storage.stats)
+        await storage.create_room(make_room(), now=T0, limits=windows, max_rooms=10)
+        await storage.create_session(make_session(), now=T0, ttl=60, limits=windows)
+        spent = (
+            storage.stats.round_trips - before.round_trips,
+            storage.stats.commands - before.commands,
+        )
+        assert spent == (2, 2)
+
     async def test_ping_costs_one_command(self, storage: RedisStorage) -> None:
         before = dataclasses.replace(storage.stats)
         assert await storage.ping(now=T0)
@@ -248,6 +262,16 @@ class TestNativeTTLs:
         await storage.create_session(make_session(), now=1.0, ttl=30)
         ttl = await raw.pttl("s:{hawk-device-1}")
         assert 30_000 < ttl <= 30_000 + MARGIN_MS
+
+    async def test_rate_windows_expire_with_their_window(
+        self, storage: RedisStorage, raw: redis.asyncio.Redis
+    ) -> None:
+        window = RateLimit("registration:a:hmac", 5, 60)
+        await storage.create_session(make_session(), now=T0, ttl=600, limits=[window])
+        await storage.create_session(make_session("2"), now=T0 + 20, ttl=600, limits=[window])
+        ttl = await raw.pttl("rl:{registration:a:hmac}")
+        assert 40_000 < ttl <= 40_000 + MARGIN_MS  # the window's end, not the last request's
+        assert await raw.hgetall("rl:{registration:a:hmac}") == {"e": str(T0 + 60), "n": "2"}
 
     async def test_reap_index_entries_leave_with_the_room(
         self, storage: RedisStorage, raw: redis.asyncio.Redis

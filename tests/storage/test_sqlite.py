@@ -12,6 +12,7 @@ import pytest
 
 from loop.storage import BackendError, Storage, StorageError
 from loop.storage import from_url as storage_from_url
+from loop.storage.quotas import RateLimit
 from loop.storage.sqlite import SQLiteStorage, database_path, from_url
 from loop.storage.testing import StorageContract
 from loop.storage.testing.factories import T0, join, make_participant, make_room, make_session
@@ -96,6 +97,32 @@ class TestSQLiteStorage(StorageContract):
         db = storage._db
         assert db.execute("SELECT count(*) FROM rooms").fetchone() == (0,)
         assert db.execute("SELECT hawk_id_hmac FROM sessions").fetchall() == [("hawk-other",)]
+
+    async def test_expired_rate_windows_are_purged(self, storage: Storage) -> None:
+        assert isinstance(storage, SQLiteStorage)
+        short, long = RateLimit("a:s:1", 5, 60), RateLimit("a:u:1", 5, 3600)
+        await storage.create_session(make_session(), now=T0, ttl=10, limits=[short, long])
+        await storage.ping(now=T0 + 60)
+        await storage.create_session(make_session("other"), now=T0 + 60, ttl=10)
+        rows = storage._db.execute("SELECT key, expires_at, hits FROM rate_windows").fetchall()
+        assert rows == [("a:u:1", T0 + 3600, 1)]
+
+    async def test_the_call_urls_own_rate_table_is_dropped(self, tmp_path: Path) -> None:
+        with sqlite3.connect(tmp_path / "old.db") as db:
+            db.execute("CREATE TABLE call_url_rates (key TEXT PRIMARY KEY)")
+        storage = await from_url(f"sqlite:///{tmp_path}/old.db")
+        await storage.close()
+        with sqlite3.connect(tmp_path / "old.db") as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        assert "call_url_rates" not in tables and "rate_windows" in tables
+
+    async def test_limits_and_the_room_cap_share_the_creating_transaction(
+        self, storage: Storage
+    ) -> None:
+        windows = [RateLimit("rooms:s:x", 5, 60), RateLimit("rooms:u:y", 9, 3600)]
+        before = storage.stats.round_trips
+        await storage.create_room(make_room(), now=T0, limits=windows, max_rooms=10)
+        assert storage.stats.round_trips == before + 1
 
     async def test_one_round_trip_per_call(self, storage: Storage) -> None:
         await storage.create_room(make_room(), now=T0)

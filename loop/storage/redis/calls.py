@@ -24,14 +24,14 @@ from loop.storage.calls import (
     Listener,
     NotCallUrlOwner,
     Party,
-    RateLimit,
-    RateLimited,
 )
+from loop.storage.quotas import RateLimit
 from loop.storage.redis import keys
 from loop.storage.redis.codec import number
 from loop.storage.redis.errors import wrap_redis_error as _wrap
 from loop.storage.redis.plumbing import RedisPlumbing
 from loop.storage.redis.pubsub import RedisHub
+from loop.storage.redis.quotas import check, window_keys, window_spec
 from loop.storage.redis.scripts import Script, load
 
 CREATE_CALL_URL = load("create_call_url")
@@ -90,14 +90,12 @@ class RedisCallStorage(RedisPlumbing):
     # -- call URLs -------------------------------------------------------------------------
 
     @_wrap
-    async def create_call_url(self, url: CallUrl, *, now: float, rate: RateLimit) -> None:
-        names = [keys.call_url(url.token), keys.user(url.user, "urls"), keys.rate(rate.key)]
+    async def create_call_url(
+        self, url: CallUrl, *, now: float, limits: Sequence[RateLimit] = ()
+    ) -> None:
+        names = [keys.call_url(url.token), keys.user(url.user, "urls"), *window_keys(limits)]
         args = (url.token, str(url.timestamp), str(url.expires), _encode_url(url))
-        reply = await self._run(
-            CREATE_CALL_URL, names, number(now), *args, str(rate.limit), number(rate.period)
-        )
-        if isinstance(reply, list):
-            raise RateLimited(max(1, int(float(reply[1]) + 0.999)))
+        check(await self._run(CREATE_CALL_URL, names, number(now), *args, window_spec(limits)))
 
     @_wrap
     async def get_call_url(self, token: str, *, now: float) -> CallUrl | None:
@@ -130,20 +128,28 @@ class RedisCallStorage(RedisPlumbing):
 
     @_wrap
     async def create_call(
-        self, call: Call, *, callees: Sequence[str], reachable_only: bool, now: float
+        self,
+        call: Call,
+        *,
+        callees: Sequence[str],
+        reachable_only: bool,
+        now: float,
+        limits: Sequence[RateLimit] = (),
     ) -> CallCreated:
         record = json.dumps(call.to_json(), separators=(",", ":"))
-        chosen, texts = await self._run(
+        reply = await self._run(
             CREATE_CALL,
-            _call_keys(call.call_id),
+            [*_call_keys(call.call_id), *window_keys(limits)],
             number(now),
             call.call_id,
             str(call.timestamp),
             number(call.expires_at),
             record,
             "1" if reachable_only else "0",
+            window_spec(limits),
             *callees,
         )
+        chosen, texts = check(reply)
         return CallCreated(tuple(chosen), tuple(json.loads(text) for text in texts))
 
     @_wrap

@@ -28,7 +28,8 @@ Calls (:mod:`loop.storage.redis.calls`):
 
 * ``cu:{token}`` hash: ``u`` owner, ``e`` expiry, ``d`` the call URL as JSON;
   ``u:{user}:urls`` zset of tokens scored by ``timestamp``;
-* ``rl:{key}`` hash: ``e`` end of the rate window, ``n`` creations in it;
+* ``rl:{key}`` hash: ``e`` end of a rate window, ``n`` requests in it (its key a
+  :class:`~loop.storage.quotas.RateLimit`'s, :mod:`loop.storage.redis.quotas`);
 * ``c:{callId}`` hash: ``e`` expiry, ``d`` the call as JSON, ``r`` termination reason,
   ``n:caller``/``n:callee`` connected devices; ``c:{callId}:m`` set of progress markers;
   ``u:{user}:calls`` zset of call ids scored by ``timestamp``; ``cp:<callId>`` the pub/sub

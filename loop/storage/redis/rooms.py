@@ -12,10 +12,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from loop.storage.errors import StorageError
+from loop.storage.quotas import RateLimit, TooManyRooms
 from loop.storage.redis import codec, keys
 from loop.storage.redis.codec import number
 from loop.storage.redis.errors import wrap_redis_error
 from loop.storage.redis.plumbing import RedisPlumbing
+from loop.storage.redis.quotas import check, window_keys, window_spec
 from loop.storage.redis.scripts import load
 from loop.storage.rooms import (
     JoinConflict,
@@ -73,17 +75,28 @@ class RedisRoomStorage(RedisPlumbing):
     # -- rooms -----------------------------------------------------------------------------
 
     @wrap_redis_error
-    async def create_room(self, room: Room, *, now: float) -> RoomChange:
+    async def create_room(
+        self,
+        room: Room,
+        *,
+        now: float,
+        limits: Sequence[RateLimit] = (),
+        max_rooms: int = 0,
+    ) -> RoomChange:
         texts = await self._run(
             CREATE_ROOM,
-            _room_keys(room.token),
+            [*_room_keys(room.token), *window_keys(limits)],
             number(now),
             room.token,
             room.owner,
             number(room.update_time),
             number(room.expires_at),
+            str(max_rooms),
+            window_spec(limits),
             *codec.all_room_fields(room),
         )
+        if check(texts) == "cap":
+            raise TooManyRooms(room.owner)
         return RoomChange(room.owner, room.creation_time, codec.decode_targets(texts))
 
     @wrap_redis_error
@@ -194,11 +207,12 @@ class RedisRoomStorage(RedisPlumbing):
         now: float,
         room_expires_at: int,
         media_session: tuple[str, str] | None = None,
+        limits: Sequence[RateLimit] = (),
     ) -> RoomChange:
         media = [codec.encode(value) for value in media_session or ()]
         reply = await self._run(
             JOIN_ROOM,
-            _participant_keys(token),
+            [*_participant_keys(token), *window_keys(limits)],
             number(now),
             token,
             str(generation),
@@ -207,9 +221,10 @@ class RedisRoomStorage(RedisPlumbing):
             codec.participant_json(participant),
             str(int(now)),
             number(room_expires_at),
+            window_spec(limits),
             *media,
         )
-        return _touched(reply, now)
+        return _touched(check(reply), now)
 
     @wrap_redis_error
     async def refresh_participant(

@@ -6,12 +6,14 @@ A mixin of :class:`loop.storage.redis.RedisStorage`: it uses the backend's plumb
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from loop.storage.quotas import RateLimit
 from loop.storage.redis import codec, keys
 from loop.storage.redis.codec import number
 from loop.storage.redis.errors import wrap_redis_error
 from loop.storage.redis.plumbing import RedisPlumbing
+from loop.storage.redis.quotas import check, window_keys, window_spec
 from loop.storage.redis.scripts import load
 from loop.storage.sessions import NonceReplayed, PushTarget, Session, Topic, nonce_member
 
@@ -36,9 +38,12 @@ class RedisSessionStorage(RedisPlumbing):
     # -- Hawk sessions ---------------------------------------------------------------------
 
     @wrap_redis_error
-    async def create_session(self, session: Session, *, now: float, ttl: float) -> None:
+    async def create_session(
+        self, session: Session, *, now: float, ttl: float, limits: Sequence[RateLimit] = ()
+    ) -> None:
         fields = codec.session_fields(session, now + ttl)
-        await self._run(CREATE_SESSION, _session_keys(session.hawk_id_hmac), number(now), *fields)
+        names = [*_session_keys(session.hawk_id_hmac), *window_keys(limits)]
+        check(await self._run(CREATE_SESSION, names, number(now), window_spec(limits), *fields))
 
     @wrap_redis_error
     async def authenticate(

@@ -29,6 +29,7 @@ from typing import Any
 
 from loop.storage import DEFAULT_TIMEOUT, BackendError, Storage
 from loop.storage.secrets import FINGERPRINT, SecretsDiverged
+from loop.storage.sqlite import quotas
 from loop.storage.sqlite.accounts import SQLiteAccountStorage
 from loop.storage.sqlite.calls import SQLiteCallStorage
 from loop.storage.sqlite.codec import json_list
@@ -94,6 +95,7 @@ class SQLiteStorage(
         start, so a feature's tables appear in an existing database without a migration)."""
         return (
             *SQLiteCallStorage.SCHEMA,
+            *quotas.SCHEMA,
             *SQLiteAccountStorage.SCHEMA,
             *SQLiteWebPushStorage.SCHEMA,
         )
@@ -102,6 +104,7 @@ class SQLiteStorage(
     def feature_tables(cls) -> tuple[str, ...]:
         return (
             *SQLiteCallStorage.TABLES,
+            *quotas.TABLES,
             *SQLiteAccountStorage.TABLES,
             *SQLiteWebPushStorage.TABLES,
         )
@@ -146,7 +149,7 @@ class SQLiteStorage(
         rooms = json_list(row[0] for row in self._run(EXPIRED_ROOMS, (now, PURGE_BATCH)))
         self._run(DELETE_PARTICIPANTS, (rooms,))
         self._run(PURGE_ROOMS, (rooms,))
-        for sql in PURGE:
+        for sql in (*PURGE, quotas.PURGE):
             self._run(sql, (now, PURGE_BATCH))
 
     # -- lifecycle -------------------------------------------------------------------------

@@ -26,12 +26,12 @@ from loop.storage.calls import (
     Listener,
     NotCallUrlOwner,
     Party,
-    RateLimit,
-    RateLimited,
 )
 from loop.storage.fanout import HubSubscription, LocalHub
+from loop.storage.quotas import RateLimit
 from loop.storage.sqlite.errors import wrap_sqlite_error as _wrap
 from loop.storage.sqlite.plumbing import SQLitePlumbing
+from loop.storage.sqlite.quotas import consume
 
 PURGE_BATCH = 100
 URL_FIELDS = "token user issuer timestamp expires caller_id subject"
@@ -50,8 +50,6 @@ SCHEMA = (
     """CREATE TABLE IF NOT EXISTS call_callees (user TEXT NOT NULL, call_id TEXT NOT NULL,
         timestamp INTEGER NOT NULL, PRIMARY KEY (user, call_id))""",
     "CREATE INDEX IF NOT EXISTS call_callees_by_call ON call_callees (call_id)",
-    """CREATE TABLE IF NOT EXISTS call_url_rates (key TEXT PRIMARY KEY,
-        window_end REAL NOT NULL, hits INTEGER NOT NULL)""",
 )
 
 PURGE = (
@@ -61,11 +59,7 @@ PURGE = (
         (SELECT call_id FROM calls WHERE expires_at <= :now LIMIT :batch)""",
     """DELETE FROM calls WHERE rowid IN
         (SELECT rowid FROM calls WHERE expires_at <= :now LIMIT :batch)""",
-    """DELETE FROM call_url_rates WHERE rowid IN
-        (SELECT rowid FROM call_url_rates WHERE window_end <= :now LIMIT :batch)""",
 )
-SELECT_RATE = "SELECT window_end, hits FROM call_url_rates WHERE key = ?"
-UPSERT_RATE = "INSERT OR REPLACE INTO call_url_rates (key, window_end, hits) VALUES (?, ?, ?)"
 INSERT_URL = f"""INSERT OR REPLACE INTO call_urls ({URL_COLUMNS})
     VALUES ({", ".join("?" * len(URL_FIELDS.split()))})"""
 SELECT_URL = f"SELECT {URL_COLUMNS} FROM call_urls WHERE token = ? AND expires > ?"
@@ -136,19 +130,17 @@ class _Progress:
 
 class SQLiteCallStorage(SQLitePlumbing):
     SCHEMA: tuple[str, ...] = SCHEMA
-    TABLES: tuple[str, ...] = ("call_urls", "calls", "call_callees", "call_url_rates")
+    TABLES: tuple[str, ...] = ("call_urls", "calls", "call_callees")
 
     # -- call URLs -------------------------------------------------------------------------
 
     @_wrap
-    async def create_call_url(self, url: CallUrl, *, now: float, rate: RateLimit) -> None:
+    async def create_call_url(
+        self, url: CallUrl, *, now: float, limits: Sequence[RateLimit] = ()
+    ) -> None:
         with self._transaction(write=True, now=now):
+            consume(self._run, limits, now)
             self._purge_calls(now)
-            row = self._run(SELECT_RATE, (rate.key,)).fetchone()
-            window_end, hits = (row[0], row[1]) if row and row[0] > now else (now + rate.period, 0)
-            if hits >= rate.limit:
-                raise RateLimited(max(1, int(window_end - now + 0.999)))
-            self._run(UPSERT_RATE, (rate.key, window_end, hits + 1))
             self._run(INSERT_URL, _url_params(url))
 
     @_wrap
@@ -189,9 +181,16 @@ class SQLiteCallStorage(SQLitePlumbing):
 
     @_wrap
     async def create_call(
-        self, call: Call, *, callees: Sequence[str], reachable_only: bool, now: float
+        self,
+        call: Call,
+        *,
+        callees: Sequence[str],
+        reachable_only: bool,
+        now: float,
+        limits: Sequence[RateLimit] = (),
     ) -> CallCreated:
         with self._transaction(write=True, now=now):
+            consume(self._run, limits, now)
             self._purge_calls(now)
             rows = self._run(TARGETS, (json.dumps(list(callees)), now)).fetchall()
             reachable = {row[0] for row in rows}

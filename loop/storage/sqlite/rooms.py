@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from loop.storage.errors import StorageError
+from loop.storage.quotas import RateLimit, TooManyRooms
 from loop.storage.rooms import (
     JoinConflict,
     NotParticipant,
@@ -31,6 +32,7 @@ from loop.storage.signalling import Announcement
 from loop.storage.sqlite.codec import dumps, json_list, to_participant, to_room
 from loop.storage.sqlite.errors import wrap_sqlite_error
 from loop.storage.sqlite.plumbing import SQLitePlumbing
+from loop.storage.sqlite.quotas import consume
 from loop.storage.sqlite.statements import (
     DELETE_PARTICIPANTS,
     DELETE_ROOMS,
@@ -54,6 +56,8 @@ from loop.storage.sqlite.statements import (
     UPDATABLE_FIELDS,
     UPDATE_ROOM,
 )
+
+COUNT_OWNED = "SELECT count(*) FROM rooms WHERE owner = ? AND expires_at > ?"
 
 LOWEST = -(2**63)
 
@@ -89,16 +93,30 @@ class SQLiteRoomStorage(SQLitePlumbing):
     # -- rooms -----------------------------------------------------------------------------
 
     @wrap_sqlite_error
-    async def create_room(self, room: Room, *, now: float) -> RoomChange:
+    async def create_room(
+        self,
+        room: Room,
+        *,
+        now: float,
+        limits: Sequence[RateLimit] = (),
+        max_rooms: int = 0,
+    ) -> RoomChange:
         """Replaces an expired room that still holds the token; a live one is an error."""
         params = {name: getattr(room, name) for name in ROOM_FIELDS}
         params.update(context=self._context(room.context), now=now)
         with self._transaction(write=True, now=now):
+            consume(self._run, limits, now)
+            if max_rooms and self._owned(room.owner, now) >= max_rooms:
+                raise TooManyRooms(room.owner)
             if self._run(INSERT_ROOM, params).rowcount == 0:
                 raise StorageError(f"room token {room.token!r} is already in use")
             self._run(DELETE_PARTICIPANTS, (json_list([room.token]),))
             targets = self._targets(room.owner, now)
         return RoomChange(owner=room.owner, version=room.creation_time, push_targets=targets)
+
+    def _owned(self, owner: str, now: float) -> int:
+        count: int = self._run(COUNT_OWNED, (owner, now)).fetchone()[0]
+        return count
 
     @staticmethod
     def _context(context: dict[str, Any] | None) -> str | None:
@@ -205,12 +223,14 @@ class SQLiteRoomStorage(SQLitePlumbing):
         now: float,
         room_expires_at: int,
         media_session: tuple[str, str] | None = None,
+        limits: Sequence[RateLimit] = (),
     ) -> RoomChange:
         session_id, api_key = media_session or (None, None)
         touch = (int(now), room_expires_at, session_id, api_key, token, now, generation)
         p = participant
         row = (token, p.id, p.connection_id, p.display_name, p.client_max_size, p.expires_at)
         with self._transaction(write=True, now=now):
+            consume(self._run, limits, now)
             owner = self._run(TOUCH_FOR_JOIN, touch).fetchone()
             if owner is None:
                 raise self._room_error(token, now, JoinConflict(token))

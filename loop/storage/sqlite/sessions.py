@@ -8,12 +8,14 @@ core schema of :mod:`loop.storage.sqlite.statements`, which the purge also recla
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from loop.storage.quotas import RateLimit
 from loop.storage.sessions import NonceReplayed, PushTarget, Session, Topic, nonce_member
 from loop.storage.sqlite.codec import dumps, json_list
 from loop.storage.sqlite.errors import wrap_sqlite_error
 from loop.storage.sqlite.plumbing import SQLitePlumbing
+from loop.storage.sqlite.quotas import consume
 from loop.storage.sqlite.statements import (
     BIND_IDENTITY,
     DELETE_NONCES_OF,
@@ -41,8 +43,11 @@ class SQLiteSessionStorage(SQLitePlumbing):
     # -- Hawk sessions ---------------------------------------------------------------------
 
     @wrap_sqlite_error
-    async def create_session(self, session: Session, *, now: float, ttl: float) -> None:
+    async def create_session(
+        self, session: Session, *, now: float, ttl: float, limits: Sequence[RateLimit] = ()
+    ) -> None:
         with self._transaction(write=True, now=now):
+            consume(self._run, limits, now)
             user, identity = session.user_mac, session.encrypted_identity
             params = (session.hawk_id_hmac, session.hawk_key, user, identity, now + ttl)
             self._run(INSERT_SESSION, params)

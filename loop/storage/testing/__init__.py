@@ -23,6 +23,7 @@ from loop.storage.testing.lifecycle import (
     PinnedSecretsContract,
     SecretsContract,
 )
+from loop.storage.testing.quotas import QuotaContract
 from loop.storage.testing.rooms import RoomContract
 from loop.storage.testing.sessions import SessionContract
 from loop.storage.testing.signalling import SignallingContract
@@ -40,6 +41,7 @@ class StorageContract(
     LifecycleContract,
     FaultContract,
     SignallingContract,
+    QuotaContract,
 ):
     """Everything a backend must do; subclass it as ``Test<Backend>Storage``."""
 
@@ -50,6 +52,7 @@ __all__ = [
     "FaultContract",
     "LifecycleContract",
     "PinnedSecretsContract",
+    "QuotaContract",
     "RoomContract",
     "SecretsContract",
     "SessionContract",

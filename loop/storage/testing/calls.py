@@ -17,12 +17,11 @@ from loop.storage.calls import (
     CallUrl,
     CallUrlNotFound,
     NotCallUrlOwner,
-    RateLimit,
-    RateLimited,
 )
+from loop.storage.quotas import RateLimit
 from loop.storage.testing.factories import T0, canonical, make_session, open_session
 
-RATE = RateLimit(key="hawk-1", limit=3, period=60)
+RATE = (RateLimit(key="hawk-1", limit=3, period=60),)
 LIVE = range(1, 7)
 
 
@@ -56,11 +55,11 @@ async def reachable(storage: Storage, user: str, target: str) -> None:
 
 class CallUrlContract:
     async def test_created_url_is_read_back(self, storage: Storage) -> None:
-        await storage.create_call_url(make_url(subject="s", caller_id="c"), now=T0, rate=RATE)
+        await storage.create_call_url(make_url(subject="s", caller_id="c"), now=T0, limits=RATE)
         assert await storage.get_call_url("url-1", now=T0) == make_url(subject="s", caller_id="c")
 
     async def test_url_lives_until_expires(self, storage: Storage) -> None:
-        await storage.create_call_url(make_url(), now=T0, rate=RATE)
+        await storage.create_call_url(make_url(), now=T0, limits=RATE)
         assert await storage.get_call_url("url-1", now=T0 + 3599) is not None
         assert await storage.get_call_url("url-1", now=T0 + 3600) is None
         assert await storage.list_call_urls("alice", now=T0 + 3600) == []
@@ -72,23 +71,12 @@ class CallUrlContract:
             ("c", T0, "bob"),
         ):
             url = make_url(token, user=user, timestamp=stamp)
-            await storage.create_call_url(url, now=T0, rate=RATE)
+            await storage.create_call_url(url, now=T0, limits=RATE)
         listed = await storage.list_call_urls("alice", now=T0)
         assert [url.token for url in listed] == ["b", "a"]
 
-    async def test_rate_limit_refuses_then_reopens(self, storage: Storage) -> None:
-        for i in range(3):
-            await storage.create_call_url(make_url(f"u{i}"), now=T0 + i, rate=RATE)
-        with pytest.raises(RateLimited) as refused:
-            await storage.create_call_url(make_url("u9"), now=T0 + 10, rate=RATE)
-        assert refused.value.retry_after == 50
-        assert await storage.get_call_url("u9", now=T0 + 10) is None
-        await storage.create_call_url(make_url("u9"), now=T0 + 60, rate=RATE)
-        other = dataclasses.replace(RATE, key="hawk-2")
-        await storage.create_call_url(make_url("u8"), now=T0 + 10, rate=other)
-
     async def test_update_overwrites_the_owners_url(self, storage: Storage) -> None:
-        await storage.create_call_url(make_url(subject="old"), now=T0, rate=RATE)
+        await storage.create_call_url(make_url(subject="old"), now=T0, limits=RATE)
         new = make_url(issuer="", timestamp=T0 + 5, expires=T0 + 99)
         await storage.update_call_url(new, now=T0 + 5)
         assert await storage.get_call_url("url-1", now=T0 + 5) == new
@@ -98,7 +86,7 @@ class CallUrlContract:
             await storage.update_call_url(make_url(), now=T0)
         with pytest.raises(CallUrlNotFound):
             await storage.delete_call_url("url-1", user="alice", now=T0)
-        await storage.create_call_url(make_url(), now=T0, rate=RATE)
+        await storage.create_call_url(make_url(), now=T0, limits=RATE)
         with pytest.raises(NotCallUrlOwner):
             await storage.update_call_url(make_url(user="bob"), now=T0)
         with pytest.raises(NotCallUrlOwner):
@@ -232,7 +220,7 @@ class CallContract(CallUrlContract, CallsContract, ProgressContract):
 
 
 FAULT_CALLS: dict[str, Callable[[Storage], Awaitable[Any]]] = {
-    "create_call_url": lambda s: s.create_call_url(make_url(), now=T0, rate=RATE),
+    "create_call_url": lambda s: s.create_call_url(make_url(), now=T0, limits=RATE),
     "get_call_url": lambda s: s.get_call_url("url-1", now=T0),
     "list_call_urls": lambda s: s.list_call_urls("alice", now=T0),
     "update_call_url": lambda s: s.update_call_url(make_url(), now=T0),

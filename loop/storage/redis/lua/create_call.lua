@@ -1,7 +1,13 @@
--- KEYS: call, markers. ARGV: now, call id, timestamp, expiry, json, reachable only (1/0),
--- callees... Returns {filed callees, their calls push targets}.
+-- KEYS: call, markers, rate windows... ARGV: now, call id, timestamp, expiry, json,
+-- reachable only (1/0), windows spec, callees... Returns {filed callees, their calls push
+-- targets}, or the milliseconds a full window still lasts. An attempt counts even when
+-- no callee is reachable.
+local found = windows(3, ARGV[7])
+local full = full_for(found)
+if full then return full end
+count_in(found)
 local chosen, found, seen = {}, {}, {}
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   local user = ARGV[i]
   local listed = targets(user, 'calls', now)
   if (#listed > 0 or ARGV[6] == '0') and not seen['u' .. user] then

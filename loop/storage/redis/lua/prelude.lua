@@ -121,3 +121,61 @@ local now = tonumber(ARGV[1])
 local function announce(channel, message)
   if channel and channel ~= '' then redis.call('PUBLISH', channel, message) end
 end
+
+-- Rate windows (loop/storage/quotas.py): a script given windows takes their ``rl:{key}``
+-- hashes (``e`` end of the window, ``n`` requests counted in it) as its last KEYS, from
+-- ``first``, and ``spec``, one ARGV "limit period limit period ..." in the same order.
+-- Read once: {key, limit, period, end, count}; ``full_for`` then ``count_in`` use them.
+local function windows(first, spec)
+  local found, i = {}, first
+  for limit, period in string.gmatch(spec or '', '(%S+) (%S+)') do
+    local r = redis.call('HMGET', KEYS[i], 'e', 'n')
+    local ends, hits = tonumber(r[1]), tonumber(r[2])
+    found[#found + 1] = {KEYS[i], tonumber(limit), tonumber(period), ends, hits}
+    i = i + 1
+  end
+  return found
+end
+
+-- Milliseconds until the longest-waiting full window frees, or nil when none is full. A
+-- script returns this number as it is: no other script reply is an integer.
+local function full_for(found)
+  local wait = nil
+  for _, w in ipairs(found) do
+    local ends = w[4]
+    if ends and ends > now and w[5] >= w[2] and (not wait or ends - now > wait) then
+      wait = ends - now
+    end
+  end
+  if wait then return math.ceil(wait * 1000) end
+  return nil
+end
+
+-- Count this request in every window (a window that has ended opens anew).
+local function count_in(found)
+  for _, w in ipairs(found) do
+    local ends, hits = w[4], w[5]
+    if not ends or ends <= now then ends, hits = now + w[3], 0 end
+    redis.call('HSET', w[1], 'e', tostring(ends), 'n', hits + 1)
+    redis.call('PEXPIRE', w[1], ttl_ms(ends, now))
+  end
+end
+
+-- The owner's live rooms, counted only when the index holds at least ``cap`` tokens (the
+-- count is then exact, pruning tokens of rooms gone or reused as list_rooms does);
+-- otherwise the index size, an upper bound below ``cap``.
+local function owned_rooms(owner, cap)
+  local index = 'u:{' .. owner .. '}:rooms'
+  local size = redis.call('ZCARD', index)
+  if size < cap then return size end
+  local live = 0
+  for _, token in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+    local r = redis.call('HMGET', room_key(token), 'owner', 'expires_at')
+    if not r[1] or r[1] ~= owner then
+      redis.call('ZREM', index, token)
+    elseif tonumber(r[2]) > now then
+      live = live + 1
+    end
+  end
+  return live
+end
