@@ -28,6 +28,7 @@ def serve(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         data_dir=settings.data_dir,
+        storage_url=settings.storage_url,
         logging_settings=settings.logging,
         backlog=settings.accept_backlog,
         loop="uvloop",
