@@ -169,23 +169,24 @@ class TextFormatter(logging.Formatter):
         return line
 
 
-QUIET_LOGGERS = ("httpx", "httpcore", "websockets", "hpack", "urllib3")
+QUIET_LOGGERS = ("httpx", "httpcore", "websockets", "hpack", "urllib3", "mohawk")
 """Libraries whose records quote what they carry (httpx logs each request's URL at INFO,
 a push endpoint among them; ``websockets`` logs frames at DEBUG): they log warnings and
 worse only, whatever the configured level."""
 
 
 class UvicornScrubber(logging.Filter):
-    """Drops uvicorn's websocket handshake lines (``'<addr> - "WebSocket <path?query>"
-    [accepted]'``): they quote the raw path and query string, and each socket already
-    writes its own summary line without them."""
+    """Drops the uvicorn records that quote the wire: its websocket handshake lines
+    (``'<addr> - "WebSocket <path?query>" [accepted]'``, each socket writes its own summary
+    line without them) and everything below INFO, where the ``websockets`` protocol,
+    logging through ``uvicorn.error``, traces request lines, headers and frames."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (
-            record.name == "uvicorn.error"
-            and isinstance(record.msg, str)
-            and record.msg.startswith('%s - "WebSocket %s"')
-        )
+        if not record.name.startswith("uvicorn"):
+            return True
+        if record.levelno < logging.INFO:
+            return False
+        return not (isinstance(record.msg, str) and record.msg.startswith('%s - "WebSocket %s"'))
 
 
 class _LoopHandler(logging.StreamHandler[TextIO]):
