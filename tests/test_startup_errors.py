@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import requests
 from websockets.asyncio.client import connect
@@ -113,7 +114,8 @@ def test_a_data_dir_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
     result = run("loop-server", env=env, cwd=tmp_path)
     assert result.returncode == 3
     assert one_line(result.stderr) == (
-        f"loop-server: start-up error: data_dir: cannot create '{blocker / 'data'}' (Not a directory)"
+        f"loop-server: start-up error: data_dir: cannot create '{blocker / 'data'}' "
+        "(Not a directory)"
     )
 
 
@@ -134,7 +136,7 @@ def test_the_real_server_logs_no_token_at_debug(tmp_path: Path) -> None:
         base = f"http://127.0.0.1:{port}"
         registered = requests.post(f"{base}/registration", json={}, timeout=5)
         session = registered.headers["Hawk-Session-Token"]
-        body = {"action": "join", "displayName": "G", "clientMaxSize": 2}
+        body: dict[str, Any] = {"action": "join", "displayName": "G", "clientMaxSize": 2}
         joined = requests.post(f"{base}/v0/rooms/{secret}?token={secret}", json=body, timeout=5)
         assert joined.status_code == 404
         requests.get(f"{base}/{secret}/{session}", timeout=5)
