@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from loop.app import create_app
 from loop.config import Settings, load_settings
+from loop.msisdn.config import load_msisdn_settings
 from loop.runner import run, serve_app
 
 
@@ -17,9 +18,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Loop (Firefox Hello) server. Settings: defaults < --config FILE < LOOP_* "
         "environment variables (e.g. LOOP_ROOMS__PARTICIPANT_TTL=300).",
         config_variable="LOOP_CONFIG",
-        load=load_settings,
+        load=load,
         serve=serve,
     )
+
+
+def load(path: str | None) -> Settings:
+    """The settings, and the mounted gateway's too (``msisdn.mount``), so ``--check``
+    refuses what start-up would fail on."""
+    settings = load_settings(path)
+    if settings.msisdn.mount:
+        load_msisdn_settings(settings.msisdn.config or None)
+    return settings
 
 
 def serve(settings: Settings) -> None:

@@ -89,6 +89,14 @@ def test_the_gateway_check_refuses_a_configuration_without_sms_provider(tmp_path
     )
 
 
+def test_check_refuses_a_mounted_gateway_without_sms_provider(tmp_path: Path) -> None:
+    result = run("loop-server", "--check", env={"LOOP_MSISDN__MOUNT": "true"}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert one_line(result.stderr).startswith(
+        "loop-server: configuration error: sms_gateways: no SMS provider"
+    )
+
+
 def test_the_gateway_with_an_unreachable_redis_is_one_line(
     tmp_path: Path, refused_port: int
 ) -> None:
