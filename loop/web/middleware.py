@@ -201,10 +201,11 @@ class LoopMiddleware:
 def route_template(scope: Scope) -> str:
     """The matched route's template, under its mount's prefix (``/v0/rooms/{token}``).
 
-    Starlette's router leaves the route it picked in ``scope["route"]`` (each mount's router
-    overwrites it with its own pick, so it is the innermost one) and the mount prefixes
-    it consumed in ``root_path``: two lookups, no matching per request. Mount prefixes are
-    literals here (``/v0``, ``/msisdn``), so the prefix holds no client text."""
+    Starlette's router (1.7 and later) leaves the route it picked in ``scope["route"]``
+    (each mount's router overwrites it with its own pick, so it is the innermost one) and
+    the mount prefixes it consumed in ``root_path``: two lookups, no matching per request.
+    Mount prefixes are literals here (``/v0``, ``/msisdn``), so the prefix holds no client
+    text."""
     route = scope.get("route")
     template = getattr(route, "path_format", None)
     if not isinstance(template, str):
