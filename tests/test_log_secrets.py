@@ -251,6 +251,12 @@ async def test_a_full_session_leaves_no_token_or_identity_in_any_log(
     assert "in quoting_failure" in error["Fields"]["traceback"]
     paths = {e["Fields"]["path"] for e in entries if e["Fields"]["msg"] == "request.summary"}
     assert {"/rooms/{token}", "/v0/rooms/{token}", "/calls/{token}", "unmatched"} <= paths
+    sockets = [e["Fields"] for e in entries if e["Fields"]["msg"] == "websocket.summary"]
+    assert sorted((f["path"], f["code"]) for f in sockets) == [
+        ("/signalling", 101),
+        ("{progress_url_endpoint}", 101),
+    ]
+    assert all(len(f["rid"]) == 32 and f["remote"] == "127.0.0.1" for f in sockets)
     assert "\x1b" not in json_text + text
     assert leaks(secrets, json_text) == []
     assert leaks(secrets, text) == []

@@ -14,8 +14,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from tests.support.ports import free_port
 from tests.support.servers import console_command
@@ -151,6 +153,16 @@ def test_the_real_server_logs_no_token_at_debug(tmp_path: Path) -> None:
         asyncio.run(open_sockets(port, secret))
     output = log.read_text()
     assert '"path":"/v0/rooms/{token}"' in output
+    sockets = [
+        (entry["Fields"]["path"], entry["Fields"]["code"])
+        for entry in map(json.loads, output.splitlines())
+        if entry["Fields"]["msg"] == "websocket.summary"
+    ]
+    assert sorted(sockets) == [
+        ("/signalling", 101),
+        ("unmatched", 403),
+        ("{progress_url_endpoint}", 101),
+    ]
     assert secret not in output and session not in output
     assert "Traceback" not in output and "\x1b" not in output
 
@@ -161,3 +173,5 @@ async def open_sockets(port: int, secret: str) -> None:
         async with connect(url, open_timeout=DEADLINE) as ws:
             await ws.send(json.dumps({"messageType": "hello", "type": "hello", "token": secret}))
             await asyncio.wait_for(ws.recv(), DEADLINE)
+    with pytest.raises(InvalidStatus):
+        await connect(f"ws://127.0.0.1:{port}/{secret}?token={secret}", open_timeout=DEADLINE)

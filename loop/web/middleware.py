@@ -10,9 +10,9 @@ message, and these concerns all act at the same place (the response start). It:
   picks (500 errno 999, or 503 errno 201 for a backend failure), with no internal detail;
 * gives each request an id (a sane ``X-Request-Id`` from the client, else a new one), echoes
   it as ``X-Request-Id`` and puts it on every log line written while serving the request;
-* writes one MozLog ``request.summary`` line per request, naming the route by its template
-  (``/rooms/{token}``), never the path or query string that carry tokens (issue 12.6), and
-  the client by :func:`~loop.web.clients.client_address`.
+* writes one MozLog ``request.summary`` line per request (``websocket.summary`` per socket),
+  naming the route by its template (``/rooms/{token}``), never the path or query string
+  that carry tokens (issue 12.6), and the client by :func:`~loop.web.clients.client_address`.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ class LoopMiddleware:
             if scope["type"] == "http":
                 await self._serve(scope, receive, send, rid.encode())
             else:  # a socket's own lines (signalling, call progress) carry the rid too
-                await self.app(scope, receive, send)
+                await self._socket(scope, receive, send)
         finally:
             request_id.reset(token)
 
@@ -180,13 +180,38 @@ class LoopMiddleware:
         await send({"type": "http.response.body", "body": body})
         return error.status
 
+    async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a websocket, then write its ``websocket.summary`` line (uvicorn's own
+        handshake lines quote the query string, so they are dropped): 101 if accepted, else
+        the refusal's status; ``t`` is the socket's life."""
+        started = time.perf_counter()
+        status = 0
+
+        async def watch_handshake(message: Message) -> None:
+            nonlocal status
+            if not status:
+                kind = message["type"]
+                if kind == "websocket.accept":
+                    status = 101
+                elif kind == "websocket.close":
+                    status = 403
+                elif kind == "websocket.http.response.start":
+                    status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch_handshake)
+        finally:
+            self._log_summary(scope, status or 500, time.perf_counter() - started)
+
     def _log_summary(self, scope: Scope, status: int, elapsed: float) -> None:
         if not logger.isEnabledFor(logging.INFO):
             return
+        websocket = scope["type"] == "websocket"
         logger.info(
-            "request.summary",
+            "websocket.summary" if websocket else "request.summary",
             extra={
-                "method": scope["method"],
+                "method": "GET" if websocket else scope["method"],
                 "path": route_template(scope),
                 "code": status,
                 "errno": scope.get(ERRNO_KEY, 0),
