@@ -49,7 +49,7 @@ def run(
         return 0
     try:
         serve(settings)
-    except ConfigError as exc:  # settings checked only at start-up (a mounted gateway's)
+    except ConfigError as exc:  # settings checked only at start-up (against the storage...)
         print(f"{prog}: configuration error: {exc}", file=sys.stderr)
         return CONFIG_ERROR_STATUS
     except StartupError as exc:
@@ -84,6 +84,8 @@ def serve_app(
     except SystemExit:  # uvicorn's way to give up at start-up
         if app.failure is None:
             raise
+        if app.misconfigured:
+            raise ConfigError(app.failure) from None
         raise StartupError(app.failure) from None
 
 

@@ -7,18 +7,25 @@ The console commands run for real, as subprocesses with a clean environment.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from starlette.applications import Starlette
+from starlette.types import Message
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from loop.config import ConfigError
+from loop.storage import BackendError
+from loop.web.startup import StartupGuard, redacted_url
 from tests.support.ports import free_port
 from tests.support.servers import console_command
 from tests.support.waiting import DEADLINE
@@ -175,3 +182,67 @@ async def open_sockets(port: int, secret: str) -> None:
             await asyncio.wait_for(ws.recv(), DEADLINE)
     with pytest.raises(InvalidStatus):
         await connect(f"ws://127.0.0.1:{port}/{secret}?token={secret}", open_timeout=DEADLINE)
+
+
+# -- the guard, in process -------------------------------------------------------------------
+
+
+def failing_app(error: Exception) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        raise error
+        yield  # pragma: no cover
+
+    return Starlette(lifespan=lifespan)
+
+
+async def start(guard: StartupGuard) -> list[Message]:
+    """Run the lifespan protocol's start-up through ``guard``; what it sent to the server."""
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "lifespan.startup"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await guard({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
+    return sent
+
+
+@pytest.mark.parametrize(
+    ("error", "line", "misconfigured"),
+    [
+        (
+            BackendError(ConnectionRefusedError(111, "Connection refused")),
+            "storage.url: storage unreachable at redis://:***@db.internal:6380/1 "
+            "(ConnectionRefusedError: [Errno 111] Connection refused)",
+            False,
+        ),
+        (
+            BackendError(TimeoutError()),
+            "storage.url: storage unreachable at redis://:***@db.internal:6380/1 (TimeoutError)",
+            False,
+        ),
+        (
+            ConfigError("hawk_id_secret: differs from\nthe stored one"),
+            "hawk_id_secret: differs from the stored one",
+            True,
+        ),
+        (RuntimeError("odd\nthing"), "RuntimeError: odd thing", False),
+    ],
+)
+async def test_the_guard_turns_a_start_up_failure_into_one_line(
+    error: Exception, line: str, misconfigured: bool
+) -> None:
+    guard = StartupGuard(failing_app(error), storage_url="redis://:pw@db.internal:6380/1")
+    sent = await start(guard)
+    assert sent == [{"type": "lifespan.startup.failed", "message": line}]
+    assert (guard.failure, guard.misconfigured) == (line, misconfigured)
+
+
+def test_redacted_url_keeps_everything_but_the_password() -> None:
+    assert redacted_url("redis://user:pw@h:1/0") == "redis://user:***@h:1/0"
+    assert redacted_url("redis://h:1/0") == "redis://h:1/0"
+    assert redacted_url("sqlite:///data/loop.db") == "sqlite:///data/loop.db"
+    assert redacted_url("redis://u:pw@h:port/0") == "redis://…"

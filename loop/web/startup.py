@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from loop.config import ConfigError
 from loop.logging import exception_name
 from loop.storage import BackendError
 
@@ -40,6 +41,8 @@ def redacted_url(url: str) -> str:
 
 def describe_failure(exc: BaseException, *, storage_url: str) -> str:
     """One line for an exception raised while the services opened."""
+    if isinstance(exc, ConfigError):  # checked against the storage: it names the key
+        return " ".join(str(exc).split())
     if isinstance(exc, BackendError):
         cause = exc.__cause__ or exc.original
         reason = _one_line(cause) if cause is not None else "no answer"
@@ -60,6 +63,8 @@ class StartupGuard:
         self.storage_url = storage_url
         self.failure: str | None = None
         """The one-line description of the start-up failure, once there was one."""
+        self.misconfigured = False
+        """Whether that failure was a :class:`ConfigError` (a setting the storage refused)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "lifespan":
@@ -81,4 +86,5 @@ class StartupGuard:
             line = describe_failure(exc, storage_url=self.storage_url)
             if held[0] == _FAILED[0]:
                 self.failure = line
+                self.misconfigured = isinstance(exc, ConfigError)
             await send({"type": held[0], "message": line})
