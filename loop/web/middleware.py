@@ -18,9 +18,9 @@ message, and these concerns all act at the same place (the response start). It:
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Iterable
 from email.utils import formatdate
 
@@ -241,10 +241,12 @@ def route_template(scope: Scope) -> str:
 
 
 def _request_id(scope: Scope) -> str:
+    """The client's sane ``X-Request-Id``, else 128 random bits in hex (a uuid4's shape at a
+    fifth of ``uuid.uuid4().hex``'s cost, paid on every request)."""
     given = _header(scope, b"x-request-id")
     if given is not None and _SANE_REQUEST_ID.fullmatch(given):
         return given.decode("ascii")
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
