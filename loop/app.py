@@ -94,6 +94,7 @@ def create_app(
                 clock=clock,
                 allowed_origins=settings.allowed_origins,
                 retry_after=settings.retry_after,
+                trusted_proxies=settings.trusted_proxies,
             )
         ],
         exception_handlers=_exception_handlers(settings),

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from loop.app import create_app
 from loop.config import SAMPLE_HEADER, Settings, load_settings
+from loop.msisdn.config import load_msisdn_settings
 from loop.runner import run, serve_app
 
 
@@ -19,9 +20,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         config_variable="LOOP_CONFIG",
         settings_type=Settings,
         sample_header=SAMPLE_HEADER,
-        load=load_settings,
+        load=load,
         serve=serve,
     )
+
+
+def load(path: str | None) -> Settings:
+    """The settings, and the mounted gateway's too (``msisdn.mount``), so ``--check``
+    refuses what start-up would fail on."""
+    settings = load_settings(path)
+    if settings.msisdn.mount:
+        load_msisdn_settings(settings.msisdn.config or None)
+    return settings
 
 
 def serve(settings: Settings) -> None:
@@ -30,6 +40,7 @@ def serve(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         data_dir=settings.data_dir,
+        storage_url=settings.storage_url,
         logging_settings=settings.logging,
         backlog=settings.accept_backlog,
         loop="uvloop",

@@ -10,6 +10,7 @@ so a typo stops the server instead of silently running with a default.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 import os
 import re
@@ -413,6 +414,10 @@ class Settings:
     """Milliseconds each ``/__heartbeat__`` check may take."""
     display_version: bool = True
     """Show the version in ``GET /``."""
+    trusted_proxies: list[str] = dataclasses.field(default_factory=list)
+    """Addresses or CIDR blocks of the proxies in front (``["10.0.0.0/8"]``): a request
+    from one of them is logged (and limited) by the ``X-Forwarded-For`` address its proxies
+    vouch for. Empty: the connection's peer is the client."""
     storage: StorageSettings = dataclasses.field(default_factory=StorageSettings)
     hawk: HawkSettings = dataclasses.field(default_factory=HawkSettings)
     rooms: RoomsSettings = dataclasses.field(default_factory=RoomsSettings)
@@ -600,6 +605,7 @@ def validate(settings: Settings) -> None:
     checks += _browserid_checks(settings.browserid)
     checks += _limits_checks(settings)
     checks += _webrtc_checks(settings.webrtc)
+    checks += shared_checks(settings.storage.url, settings.trusted_proxies)
     prefix = settings.msisdn.prefix
     checks.append(
         (
@@ -625,6 +631,28 @@ def _limits_checks(settings: Settings) -> list[tuple[bool, str]]:
     for name, (limit, period) in windows.items():
         checks.append((limit >= 0, f"{name}: must not be negative"))
         checks.append((period > 0, f"{name}_period: must be positive"))
+    return checks
+
+
+STORAGE_SCHEMES = ("sqlite", "redis", "rediss", "unix")
+"""The ``storage.url`` schemes a backend exists for (``loop.storage.storage_kind``)."""
+
+
+def shared_checks(storage_url: str, trusted_proxies: list[str]) -> list[tuple[bool, str]]:
+    """Checks both servers' settings need: a storage URL a backend can open, and proxies
+    that are addresses (so ``--check`` refuses what start-up would fail on)."""
+    scheme = storage_url.partition(":")[0].lower()
+    checks = [
+        (
+            not storage_url or (":" in storage_url and scheme in STORAGE_SCHEMES),
+            f"storage.url: unsupported scheme {scheme!r} (use sqlite:// or redis://)",
+        )
+    ]
+    for entry in trusted_proxies:
+        try:
+            ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            checks.append((False, f"trusted_proxies: {entry!r} is not an IP address or network"))
     return checks
 
 

@@ -10,6 +10,13 @@ Code logs with the standard library and puts data in ``extra``::
 ``extra`` field, plus ``msg``, inside ``Fields`` — the shape log pipelines built for
 Mozilla services (Kinto, autopush) already parse. :class:`TextFormatter` prints the same
 fields as ``key=value`` after the message, so ``request.summary`` stays useful on a console.
+
+Nothing secret reaches a line (issue 12.6): both formatters write an exception's type and
+stack but never its message (an exception text can quote anything it was handed: a stored
+record, a body, a token), every line of a request carries its ``rid`` (:data:`request_id`),
+and uvicorn's extras that are not data (``color_message``, with ANSI codes) are dropped.
+:class:`UvicornScrubber` drops uvicorn's websocket handshake lines, which quote the raw path
+and query string.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import os
 import socket
 import sys
 import traceback
+from contextvars import ContextVar
 from typing import Any, TextIO
 
 from loop.config import ConfigError, LoggingSettings
@@ -37,9 +45,20 @@ _SYSLOG_SEVERITY = {
 """Python levels → syslog severities (RFC 5424), as MozLog's ``Severity`` expects."""
 
 _RESERVED = frozenset(
-    [*vars(logging.LogRecord("", 0, "", 0, "", (), None)), "message", "asctime", "taskName"]
+    [
+        *vars(logging.LogRecord("", 0, "", 0, "", (), None)),
+        "message",
+        "asctime",
+        "taskName",
+        "color_message",
+    ]
 )
-"""Attributes every ``LogRecord`` has: anything else on a record came from ``extra``."""
+"""Attributes every ``LogRecord`` has: anything else on a record came from ``extra``
+(except uvicorn's ``color_message``, the message again with ANSI colour codes)."""
+
+request_id: ContextVar[str] = ContextVar("loop.request_id", default="")
+"""The id of the request being served (set by the middleware): every line logged while
+serving it, the error lines of a 500 included, carries it as ``rid``."""
 
 
 def syslog_severity(levelno: int) -> int:
@@ -51,18 +70,62 @@ def syslog_severity(levelno: int) -> int:
 
 
 def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
-    """The fields a caller passed in ``extra`` (record attributes that are not standard)."""
-    return {key: value for key, value in vars(record).items() if key not in _RESERVED}
+    """The fields a caller passed in ``extra`` (record attributes that are not standard),
+    plus the current request's ``rid`` when the caller did not pass one."""
+    fields = {key: value for key, value in vars(record).items() if key not in _RESERVED}
+    if "rid" not in fields:
+        rid = request_id.get()
+        if rid:
+            fields["rid"] = rid
+    return fields
+
+
+def exception_name(exc: BaseException) -> str:
+    kind = type(exc)
+    return (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
+
+
+def failure_fields(exc: BaseException) -> dict[str, str]:
+    """``extra`` fields naming a failure without its message: its type, and the type of
+    the exception behind it (the driver error inside a ``BackendError``)."""
+    fields = {"error": exception_name(exc)}
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None:
+        fields["cause"] = exception_name(cause)
+    return fields
+
+
+def safe_traceback(exc: BaseException) -> str:
+    """The traceback of ``exc`` and the exceptions it chains, like Python prints it but
+    with each exception's type only: the frames say where it failed, and a message (which
+    may quote a token, a body or a stored record) never reaches the log."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        cause = current.__cause__
+        current = (
+            cause if cause is not None or current.__suppress_context__ else current.__context__
+        )
+    parts: list[str] = []
+    for position, failure in enumerate(reversed(chain)):
+        if position:
+            parts.append("\nwhile handling it, or because of it:\n\n")
+        parts.append("Traceback (most recent call last):\n")
+        parts.extend(traceback.format_tb(failure.__traceback__))
+        parts.append(f"{exception_name(failure)} (message not logged)\n")
+    return "".join(parts)
 
 
 def _error_fields(record: logging.LogRecord) -> dict[str, str]:
     if not record.exc_info or record.exc_info[1] is None:
         return {}
-    _, exc, tb = record.exc_info
-    return {
-        "error": repr(exc),
-        "traceback": "".join(traceback.format_exception(type(exc), exc, tb)),
-    }
+    exc = record.exc_info[1]
+    return {"error": exception_name(exc), "traceback": safe_traceback(exc)}
 
 
 class MozLogFormatter(logging.Formatter):
@@ -92,19 +155,38 @@ class MozLogFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """``time LEVEL logger message key=value ...`` for humans at a console."""
-
-    def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+    """``time LEVEL logger message key=value ...`` for humans at a console, then the
+    traceback (types only, as in :func:`safe_traceback`) when there is one."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        line = f"{self.formatTime(record)} {record.levelname} {record.name} {record.getMessage()}"
         fields = extra_fields(record)
-        if not fields:
-            return line
-        pairs = " ".join(f"{key}={value!r}" for key, value in fields.items())
-        head, sep, tail = line.partition("\n")  # keep a traceback after the fields
-        return f"{head} {pairs}{sep}{tail}"
+        if fields:
+            line += " " + " ".join(f"{key}={value!r}" for key, value in fields.items())
+        if record.exc_info and record.exc_info[1] is not None:
+            # not record.exc_text: another handler may have cached the full text there
+            line += "\n" + safe_traceback(record.exc_info[1]).rstrip("\n")
+        return line
+
+
+QUIET_LOGGERS = ("httpx", "httpcore", "websockets", "hpack", "urllib3", "mohawk")
+"""Libraries whose records quote what they carry (httpx logs each request's URL at INFO,
+a push endpoint among them; ``websockets`` logs frames at DEBUG): they log warnings and
+worse only, whatever the configured level."""
+
+
+class UvicornScrubber(logging.Filter):
+    """Drops the uvicorn records that quote the wire: its websocket handshake lines
+    (``'<addr> - "WebSocket <path?query>" [accepted]'``, each socket writes its own summary
+    line without them) and everything below INFO, where the ``websockets`` protocol,
+    logging through ``uvicorn.error``, traces request lines, headers and frames."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("uvicorn"):
+            return True
+        if record.levelno < logging.INFO:
+            return False
+        return not (isinstance(record.msg, str) and record.msg.startswith('%s - "WebSocket %s"'))
 
 
 class _LoopHandler(logging.StreamHandler[TextIO]):
@@ -122,8 +204,11 @@ def configure_logging(settings: LoggingSettings, stream: TextIO | None = None) -
         raise ConfigError("logging.format: must be 'json' or 'text'")
     handler = _LoopHandler(stream if stream is not None else sys.stdout)
     handler.setFormatter(MozLogFormatter() if settings.format == "json" else TextFormatter())
+    handler.addFilter(UvicornScrubber())
     root = logging.getLogger()
     for existing in [h for h in root.handlers if isinstance(h, _LoopHandler)]:
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -4,8 +4,9 @@ Both commands do the same: settings from defaults < ``--config FILE`` (default: 
 environment variable) < environment variables; ``--check`` validates and exits;
 ``--sample-config`` prints every setting with its default and meaning; ``--version``
 prints the package's; a configuration error is one line on stderr and exit status 2;
-otherwise logging is set up and uvicorn serves the app. Only the names, the settings
-loader and the app differ.
+otherwise logging is set up and uvicorn serves the app. A start-up failure (storage
+unreachable...) is one line on stderr naming the setting and the cause, and exit status 3
+(uvicorn's), never a traceback. Only the names, the settings loader and the app differ.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ import uvicorn
 from loop.config import ConfigError, LoggingSettings
 from loop.logging import configure_logging
 from loop.settings_sample import sample_toml
+from loop.web.startup import StartupError, StartupGuard
 
 SettingsT = TypeVar("SettingsT")
 
 CONFIG_ERROR_STATUS = 2
 PACKAGE = "loop-server"
+STARTUP_ERROR_STATUS = 3
 
 
 def run(
@@ -56,7 +59,14 @@ def run(
     if args.check:
         print(f"{prog}: configuration is valid")
         return 0
-    serve(settings)
+    try:
+        serve(settings)
+    except ConfigError as exc:  # settings checked only at start-up (against the storage...)
+        print(f"{prog}: configuration error: {exc}", file=sys.stderr)
+        return CONFIG_ERROR_STATUS
+    except StartupError as exc:
+        print(f"{prog}: start-up error: {exc}", file=sys.stderr)
+        return STARTUP_ERROR_STATUS
     return 0
 
 
@@ -66,17 +76,34 @@ def serve_app(
     host: str,
     port: int,
     data_dir: str,
+    storage_url: str,
     logging_settings: LoggingSettings,
     **uvicorn_options: Any,
 ) -> None:
-    """Set up logging, make the data directory, build the app and serve it until stopped.
+    """Set up logging, make the data directory, build the app and serve it until stopped;
+    :class:`StartupError` if it cannot start.
 
     Uvicorn's own access log, ``Date`` and ``Server`` headers are off: the middleware
     writes the MozLog summary and the ``Date`` Firefox reads its clock from."""
     configure_logging(logging_settings)
-    os.makedirs(data_dir, exist_ok=True)
+    try:
+        os.makedirs(data_dir, exist_ok=True)
+    except OSError as exc:
+        raise StartupError(f"data_dir: cannot create {data_dir!r} ({exc.strerror})") from None
+    app = StartupGuard(build(), storage_url=storage_url)
+    try:
+        _serve(app, host=host, port=port, **uvicorn_options)
+    except SystemExit:  # uvicorn's way to give up at start-up
+        if app.failure is None:
+            raise
+        if app.misconfigured:
+            raise ConfigError(app.failure) from None
+        raise StartupError(app.failure) from None
+
+
+def _serve(app: StartupGuard, *, host: str, port: int, **uvicorn_options: Any) -> None:
     uvicorn.run(
-        build(),
+        app,
         host=host,
         port=port,
         lifespan="on",

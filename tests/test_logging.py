@@ -21,7 +21,14 @@ from starlette.routing import Route
 
 from loop.clock import SystemClock
 from loop.config import ConfigError, LoggingSettings, load_settings
-from loop.logging import MozLogFormatter, TextFormatter, configure_logging, syslog_severity
+from loop.logging import (
+    MozLogFormatter,
+    TextFormatter,
+    UvicornScrubber,
+    configure_logging,
+    request_id,
+    syslog_severity,
+)
 from loop.web.middleware import LoopMiddleware
 
 
@@ -106,14 +113,65 @@ def test_values_json_cannot_encode_are_written_as_their_repr() -> None:
     assert fields["obj"] == "<class 'object'>"
 
 
-def test_exceptions_add_error_and_traceback() -> None:
+SECRET = "secret-" + "token"  # traceback lines quote source code: not the secret itself
+
+
+def fail_with(message: str) -> None:
+    raise ValueError(message)
+
+
+def test_exceptions_add_their_type_and_stack_but_never_their_message() -> None:
     try:
-        raise ValueError("boom")
-    except ValueError:
+        try:
+            fail_with(SECRET)
+        except ValueError as exc:
+            raise KeyError(SECRET) from exc
+    except KeyError:
         record = make_record("failed", (), level=logging.ERROR, exc_info=sys.exc_info())
     fields = mozlog(record)["Fields"]
-    assert fields["error"] == "ValueError('boom')"
-    assert "Traceback" in fields["traceback"] and "boom" in fields["traceback"]
+    assert fields["error"] == "KeyError"
+    trace = fields["traceback"]
+    assert trace.count("Traceback (most recent call last):") == 2
+    assert "in fail_with" in trace and "ValueError (message not logged)" in trace
+    assert trace.endswith("KeyError (message not logged)\n")
+    assert SECRET not in trace
+
+
+def test_the_text_format_withholds_exception_messages_too() -> None:
+    try:
+        fail_with(SECRET)
+    except ValueError:
+        record = make_record("failed", (), level=logging.ERROR, exc_info=sys.exc_info())
+    logging.Formatter().format(record)  # another handler caches the full text first
+    line = TextFormatter().format(record)
+    assert "in fail_with" in line and line.endswith("ValueError (message not logged)")
+    assert SECRET not in line
+
+
+def test_uvicorn_colour_codes_are_not_fields() -> None:
+    record = make_record("Started server process [%d]", (7,), color_message="\x1b[36m%d\x1b[0m")
+    assert mozlog(record)["Fields"] == {"msg": "Started server process [7]"}
+    assert "\x1b" not in TextFormatter().format(record)
+
+
+def test_lines_written_while_serving_a_request_carry_its_id() -> None:
+    token = request_id.set("abc123")
+    try:
+        assert mozlog(make_record())["Fields"] == {"msg": "hello world", "rid": "abc123"}
+        assert mozlog(make_record(rid="given"))["Fields"]["rid"] == "given"
+    finally:
+        request_id.reset(token)
+    assert "rid" not in mozlog(make_record())["Fields"]
+
+
+def test_uvicorn_websocket_handshake_lines_are_dropped() -> None:
+    scrubber = UvicornScrubber()
+    handshake = make_record(
+        '%s - "WebSocket %s" [accepted]', ("1.2.3.4:5", "/websocket?token=x"), name="uvicorn.error"
+    )
+    started = make_record("Application startup complete.", (), name="uvicorn.error")
+    assert not scrubber.filter(handshake)
+    assert scrubber.filter(started)
 
 
 def test_text_format_appends_extra_fields() -> None:
@@ -177,7 +235,17 @@ async def test_request_summary_fields_reach_the_mozlog_line(root_logging: None) 
     (summary,) = [e for e in entries if e["Fields"]["msg"] == "request.summary"]
     assert summary["Type"] == "loop.request"
     fields = summary["Fields"]
-    assert fields.keys() == {"method", "path", "code", "errno", "t", "agent", "rid", "msg"}
+    assert fields.keys() == {
+        "method",
+        "path",
+        "code",
+        "errno",
+        "t",
+        "agent",
+        "remote",
+        "rid",
+        "msg",
+    }
     assert (fields["method"], fields["path"], fields["code"]) == ("GET", "/hello", 200)
     assert fields["agent"] == "tester/1"
 

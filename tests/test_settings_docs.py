@@ -46,8 +46,10 @@ def test_loop_sample_loads_as_the_defaults(tmp_path: Path) -> None:
 
 
 def test_msisdn_sample_loads_as_the_defaults() -> None:
-    assert load_msisdn_settings(ROOT / "msisdn.sample.toml", environ={}) == (
-        load_msisdn_settings(None, environ={})
+    """With an SMS provider, which the gateway cannot start without and has none by default."""
+    provider = {"MSISDN_SMS_GATEWAYS__LOG__PRIORITY": "1"}
+    assert load_msisdn_settings(ROOT / "msisdn.sample.toml", environ=provider) == (
+        load_msisdn_settings(None, environ=provider)
     )
 
 

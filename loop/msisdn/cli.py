@@ -32,6 +32,7 @@ def serve(settings: MsisdnSettings) -> None:
         host=settings.ip,
         port=settings.port,
         data_dir=settings.data_dir,
+        storage_url=settings.storage_url,
         logging_settings=LoggingSettings(),
     )
 

@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from loop.config import ConfigError, Secret, build, load_raw
+from loop.config import ConfigError, Secret, build, load_raw, shared_checks
 
 ENV_PREFIX = "MSISDN_"
 
@@ -132,6 +132,9 @@ class MsisdnSettings:
     sms_gateway_reset_timer: int = 3600
     request_max_size: int = 25_000
     fake_encrypt: bool = False
+    trusted_proxies: list[str] = dataclasses.field(default_factory=list)
+    """As the Loop server's ``trusted_proxies``: proxies whose ``X-Forwarded-For`` names
+    the client in the request log."""
     storage: StorageSettings = dataclasses.field(default_factory=StorageSettings)
     browserid: BrowserIDSettings = dataclasses.field(default_factory=BrowserIDSettings)
     sms_mapping: SmsMappingSettings = dataclasses.field(default_factory=SmsMappingSettings)
@@ -199,6 +202,13 @@ def validate(settings: MsisdnSettings) -> None:
             bool(settings.browserid.public_key) == bool(settings.browserid.secret_key),
             "browserid.secret_key: set both public_key and secret_key, or neither",
         ),
+        (
+            gateways.log.priority > 0
+            or (bool(gateways.nexmo.endpoint) and gateways.nexmo.priority > 0),
+            "sms_gateways: no SMS provider has a non-zero priority (configure nexmo, or for "
+            "development MSISDN_SMS_GATEWAYS__LOG__PRIORITY=1)",
+        ),
+        *shared_checks(settings.storage.url, settings.trusted_proxies),
     ]
     for ok, message in checks:
         if not ok:

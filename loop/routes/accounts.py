@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Route
 from loop import auth, identity
 from loop.identity import oauth
 from loop.services import services
-from loop.web.clients import client_address
+from loop.web.clients import request_client
 from loop.web.requests import json_body, json_response, no_content, require_params
 
 
@@ -26,7 +26,7 @@ async def delete_account(request: Request) -> Response:
 async def oauth_params(request: Request) -> Response:
     """What the client needs to start the FxA login, with this session's state."""
     _require_activated(request)
-    caller, token = await auth.oauth_session_or_create(request, address=client_address(request))
+    caller, token = await auth.oauth_session_or_create(request, address=request_client(request))
     config = services(request).settings.fxa_oauth
     body = {
         "client_id": config.client_id,

@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 from loop import auth, errors
 from loop.calls import call_urls, calls
 from loop.services import services
-from loop.web.clients import client_address
+from loop.web.clients import request_client
 from loop.web.requests import (
     json_body,
     json_response,
@@ -61,7 +61,7 @@ async def start_direct_call(request: Request) -> Response:
     require_params(request, body, "calleeId")
     require_params(request, body, "callType")
     svc = services(request)
-    started = await calls.start_direct(svc, caller, body, address=client_address(request))
+    started = await calls.start_direct(svc, caller, body, address=request_client(request))
     return json_response(calls.caller_view(svc.settings, started))
 
 
@@ -85,7 +85,7 @@ async def start_link_call(request: Request) -> Response:
     svc = services(request)
     url = await call_urls.live(svc, _token(request))
     require_params(request, body, "callType")
-    started = await calls.start_from_link(svc, url, body, address=client_address(request))
+    started = await calls.start_from_link(svc, url, body, address=request_client(request))
     return json_response(calls.caller_view(svc.settings, started))
 
 

@@ -8,13 +8,13 @@ from starlette.routing import BaseRoute, Route
 
 from loop import auth, errors, sessions
 from loop.services import services
-from loop.web.clients import client_address
+from loop.web.clients import request_client
 from loop.web.requests import check_accept, empty_json, json_body, no_content
 
 
 async def register(request: Request) -> Response:
     """Create (no header) or authenticate a session, then merge the push targets sent."""
-    caller, token = await auth.hawk_or_create(request, address=client_address(request))
+    caller, token = await auth.hawk_or_create(request, address=request_client(request))
     created = auth.session_token_headers(token)
     try:
         check_accept(request)

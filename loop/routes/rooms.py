@@ -24,7 +24,7 @@ from loop.rooms.validation import ALERT
 from loop.rooms.views import full_view, public_view, room_url
 from loop.services import services
 from loop.storage import RoomState
-from loop.web.clients import client_address
+from loop.web.clients import request_client
 from loop.web.requests import json_body, json_response, no_content, require_params
 
 A = TypeVar("A")
@@ -127,7 +127,7 @@ async def room_action(request: Request) -> Response:
     if action == "join":
         require_params(request, body, "displayName", "clientMaxSize")
         name, size = validation.join_params(body)
-        address = client_address(request)
+        address = request_client(request)
         joined = await participation.join(svc, caller, state, name, size, address=address)
         return json_response(joined)
     pid = participation.require_credentials(caller)

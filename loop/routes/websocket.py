@@ -52,6 +52,9 @@ class ProgressRoute(BaseRoute):
     """Matches websocket requests on the app's configured endpoint (read per request,
     since routes are built before settings are known)."""
 
+    path_format = "{progress_url_endpoint}"
+    """How the request log names it (the setting that holds its path)."""
+
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] != "websocket":
             return Match.NONE, {}

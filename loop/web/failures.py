@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from loop import errors
+from loop.logging import failure_fields
 from loop.media import MediaError
 from loop.msisdn.errors import GatewayError
 from loop.storage import BackendError
@@ -39,13 +40,14 @@ def is_backend_failure(exc: BaseException) -> bool:
     return isinstance(exc, BACKEND_FAILURES)
 
 
-def last_resort(exc: Exception, retry_after: int, *, rid: str = "") -> errors.LoopError:
+def last_resort(exc: Exception, retry_after: int) -> errors.LoopError:
     """The answer for an exception no handler took: 503 for a backend, else 500; logged
-    (with the request id when known), never sent."""
+    (the formatter adds the request id, and writes the traceback without any exception's
+    message: one can quote what it was handed, such as an answer's body), never sent."""
     if is_backend_failure(exc):
-        request_logger.critical("backend failure", extra={"rid": rid, "error": repr(exc)})
+        request_logger.critical("backend failure", extra=failure_fields(exc))
         return errors.service_unavailable(retry_after)
-    request_logger.exception("unexpected error", extra={"rid": rid})
+    request_logger.error("unexpected error", exc_info=exc)
     return errors.internal_error()
 
 
@@ -68,7 +70,7 @@ def exception_handlers(
     exceptions here (an app without the middleware, such as the mounted gateway)."""
 
     async def backend_failure(request: Request, exc: Any) -> Response:
-        logger.critical("backend failure: %r", exc)
+        logger.critical("backend failure", extra=failure_fields(exc))
         return await answer(request, unavailable(retry_after))
 
     async def unexpected(request: Request, exc: Any) -> Response:

@@ -8,14 +8,19 @@ message, and these concerns all act at the same place (the response start). It:
   ``Retry-After`` on 503/429, and ``Server-Authorization`` once Hawk verified the caller;
 * turns any exception a route let escape into the answer :func:`~loop.web.failures.last_resort`
   picks (500 errno 999, or 503 errno 201 for a backend failure), with no internal detail;
-* writes one MozLog ``request.summary`` line per request.
+* gives each request an id (a sane ``X-Request-Id`` from the client, else a new one), echoes
+  it as ``X-Request-Id`` and puts it on every log line written while serving the request;
+* writes one MozLog ``request.summary`` line per request (``websocket.summary`` per socket),
+  naming the route by its template (``/rooms/{token}``), never the path or query string
+  that carry tokens (issue 12.6), and the client by :func:`~loop.web.clients.client_address`.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import re
 import time
-import uuid
 from collections.abc import Iterable
 from email.utils import formatdate
 
@@ -23,12 +28,24 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loop.clock import Clock
 from loop.jsonutil import dumps
+from loop.logging import request_id
+from loop.web.clients import CLIENT_KEY, client_address, parse_networks
 from loop.web.failures import ERRNO_KEY, last_resort
 
 logger = logging.getLogger("loop.request")
 
 SERVER_AUTHORIZATION_KEY = "loop.server_authorization"
 """Scope key where Hawk verification leaves the ``Server-Authorization`` value to send."""
+
+REQUEST_ID_KEY = "loop.rid"
+"""Scope key holding the request's id (also in :data:`loop.logging.request_id`)."""
+
+UNMATCHED = "unmatched"
+"""The ``path`` logged for a request no route took: its path is the client's text."""
+
+_SANE_REQUEST_ID = re.compile(rb"[\x21-\x7e]{1,128}")
+"""A client's ``X-Request-Id`` is kept only if it is 1-128 visible ASCII characters, so a
+log line cannot be split, padded or coloured through it."""
 
 _CORS_METHODS = b"GET,HEAD,PUT,PATCH,POST,DELETE"
 _CORS_DEFAULT_HEADERS = b"Content-Type,Authorization"
@@ -45,8 +62,10 @@ class LoopMiddleware:
         clock: Clock,
         allowed_origins: Iterable[str],
         retry_after: int,
+        trusted_proxies: Iterable[str] = (),
     ) -> None:
         self.app = app
+        self.trusted_proxies = parse_networks(trusted_proxies)
         self.clock = clock
         origins = set(allowed_origins)
         self.any_origin = "*" in origins
@@ -56,13 +75,26 @@ class LoopMiddleware:
         self._date_value = b""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
+        rid = _request_id(scope)
+        scope[REQUEST_ID_KEY] = rid
+        scope[CLIENT_KEY] = client_address(scope, self.trusted_proxies)
+        token = request_id.set(rid)
+        try:
+            if scope["type"] == "http":
+                await self._serve(scope, receive, send, rid.encode())
+            else:  # a socket's own lines (signalling, call progress) carry the rid too
+                await self._socket(scope, receive, send)
+        finally:
+            request_id.reset(token)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, rid: bytes) -> None:
         origin = _header(scope, b"origin")
         allowed_origin = origin if origin is not None and self._allowed(origin) else None
         if scope["method"] == "OPTIONS" and origin is not None:
-            await self._preflight(scope, send, allowed_origin)
+            await self._preflight(scope, send, allowed_origin, rid)
             return
         started = time.perf_counter()
         status = 500
@@ -76,6 +108,7 @@ class LoopMiddleware:
                 message["headers"] = self._response_headers(
                     scope, message.get("headers", []), status, allowed_origin
                 )
+                message["headers"].append((b"x-request-id", rid))
             await send(message)
 
         try:
@@ -90,8 +123,10 @@ class LoopMiddleware:
     def _allowed(self, origin: bytes) -> bool:
         return self.any_origin or origin in self.allowed_origins
 
-    async def _preflight(self, scope: Scope, send: Send, allowed_origin: bytes | None) -> None:
-        headers = [(b"content-length", b"0")]
+    async def _preflight(
+        self, scope: Scope, send: Send, allowed_origin: bytes | None, rid: bytes
+    ) -> None:
+        headers = [(b"content-length", b"0"), (b"x-request-id", rid)]
         if allowed_origin is not None:
             requested = _header(scope, b"access-control-request-headers")
             headers += [
@@ -137,8 +172,7 @@ class LoopMiddleware:
         return self._date_value
 
     async def _send_failure(self, scope: Scope, send: Send, exc: Exception) -> int:
-        rid = scope.setdefault("loop.rid", uuid.uuid4().hex)
-        error = last_resort(exc, int(self.retry_after), rid=rid)
+        error = last_resort(exc, int(self.retry_after))
         scope[ERRNO_KEY] = int(error.errno)
         body = dumps(error.body())
         headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
@@ -147,21 +181,73 @@ class LoopMiddleware:
         await send({"type": "http.response.body", "body": body})
         return error.status
 
+    async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a websocket, then write its ``websocket.summary`` line (uvicorn's own
+        handshake lines quote the query string, so they are dropped): 101 if accepted, else
+        the refusal's status; ``t`` is the socket's life."""
+        started = time.perf_counter()
+        status = 0
+
+        async def watch_handshake(message: Message) -> None:
+            nonlocal status
+            if not status:
+                kind = message["type"]
+                if kind == "websocket.accept":
+                    status = 101
+                elif kind == "websocket.close":
+                    status = 403
+                elif kind == "websocket.http.response.start":
+                    status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch_handshake)
+        finally:
+            self._log_summary(scope, status or 500, time.perf_counter() - started)
+
     def _log_summary(self, scope: Scope, status: int, elapsed: float) -> None:
         if not logger.isEnabledFor(logging.INFO):
             return
+        websocket = scope["type"] == "websocket"
         logger.info(
-            "request.summary",
+            "websocket.summary" if websocket else "request.summary",
             extra={
-                "method": scope["method"],
-                "path": scope["path"],
+                "method": "GET" if websocket else scope["method"],
+                "path": route_template(scope),
                 "code": status,
                 "errno": scope.get(ERRNO_KEY, 0),
                 "t": int(elapsed * 1000),
                 "agent": (_header(scope, b"user-agent") or b"").decode("latin-1"),
-                "rid": scope.get("loop.rid", ""),
+                "remote": scope[CLIENT_KEY],
+                "rid": scope[REQUEST_ID_KEY],
             },
         )
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's template, under its mount's prefix (``/v0/rooms/{token}``).
+
+    Starlette's router (1.7 and later) leaves the route it picked in ``scope["route"]``
+    (each mount's router overwrites it with its own pick, so it is the innermost one) and
+    the mount prefixes it consumed in ``root_path``: two lookups, no matching per request.
+    Mount prefixes are literals here (``/v0``, ``/msisdn``), so the prefix holds no client
+    text."""
+    route = scope.get("route")
+    template = getattr(route, "path_format", None)
+    if not isinstance(template, str):
+        return UNMATCHED
+    root_path: str = scope.get("root_path", "")
+    prefix = root_path[len(scope.get("app_root_path", root_path)) :]
+    return prefix + template
+
+
+def _request_id(scope: Scope) -> str:
+    """The client's sane ``X-Request-Id``, else 128 random bits in hex (a uuid4's shape at a
+    fifth of ``uuid.uuid4().hex``'s cost, paid on every request)."""
+    given = _header(scope, b"x-request-id")
+    if given is not None and _SANE_REQUEST_ID.fullmatch(given):
+        return given.decode("ascii")
+    return os.urandom(16).hex()
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:

@@ -22,7 +22,10 @@ from tests.support.sms_server import SmsServer
 
 def test_environment_overrides(tmp_path: Path) -> None:
     config = tmp_path / "msisdn.toml"
-    config.write_text('api_prefix = "/v1/msisdn"\n[sms_gateways.nexmo]\npriority = 3\n')
+    config.write_text(
+        'api_prefix = "/v1/msisdn"\n'
+        '[sms_gateways.nexmo]\npriority = 3\nendpoint = "https://sms.invalid/sms/json"\n'
+    )
     settings = load_msisdn_settings(
         config,
         environ={
@@ -44,6 +47,19 @@ def test_environment_overrides(tmp_path: Path) -> None:
         ({"MSISDN_HAWK_ID_SECRET": "abc"}, "hawk_id_secret"),
         ({"MSISDN_ENV": "production", "MSISDN_SMS_GATEWAYS__LOG__PRIORITY": "1"}, "log"),
         ({"MSISDN_API_PREFIX": "/v1/"}, "api_prefix"),
+        ({}, "sms_gateways: no SMS provider"),
+        ({"MSISDN_SMS_GATEWAYS__NEXMO__PRIORITY": "1"}, "sms_gateways: no SMS provider"),
+        (
+            {"MSISDN_STORAGE__URL": "postgres://x", "MSISDN_SMS_GATEWAYS__LOG__PRIORITY": "1"},
+            "storage.url: unsupported scheme 'postgres'",
+        ),
+        (
+            {
+                "MSISDN_TRUSTED_PROXIES": '["10.0.0.300"]',
+                "MSISDN_SMS_GATEWAYS__LOG__PRIORITY": "1",
+            },
+            "trusted_proxies: '10.0.0.300'",
+        ),
     ],
 )
 def test_invalid_settings_name_the_key(environ: dict[str, str], message: str) -> None:
@@ -52,6 +68,7 @@ def test_invalid_settings_name_the_key(environ: dict[str, str], message: str) ->
 
 
 def test_cli_check(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MSISDN_SMS_GATEWAYS__LOG__PRIORITY", "1")
     assert cli.main(["--check"]) == 0
     monkeypatch.setenv("MSISDN_PORT", "nope")
     assert cli.main(["--check"]) == 2

@@ -10,6 +10,7 @@ from starlette.requests import Request
 
 from loop.msisdn import errors, verification
 from loop.msisdn.services import Gateway
+from loop.web.clients import request_client
 from loop.web.requests import check_accept, json_body
 
 
@@ -54,7 +55,7 @@ def base_url(request: Request, gateway: Gateway) -> str:
 
 async def limit_by_address(request: Request, gateway: Gateway) -> None:
     """errno 117 for unauthenticated endpoints, per client address (D21)."""
-    address = request.client.host if request.client else "unknown"
+    address = request_client(request) or "unknown"  # through trusted proxies
     limits = gateway.settings.rate_limits
     await verification.enforce(
         gateway.storage,
