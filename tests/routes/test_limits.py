@@ -53,11 +53,14 @@ async def limited_app(
     *,
     clock: FakeClock | None = None,
     fxa_oauth: FxaOAuthSettings | None = None,
+    trusted_proxies: tuple[str, ...] = (),
     **limits: int,
 ) -> AsyncIterator[Limited]:
     """An app with ``limits`` (:class:`LimitsSettings` fields). With ``clock``, a second
     app of the same deployment: same clock, storage kept as it is."""
-    settings = make_settings(storage_url, limits=LimitsSettings(**limits))
+    settings = make_settings(
+        storage_url, limits=LimitsSettings(**limits), trusted_proxies=list(trusted_proxies)
+    )
     if fxa_oauth is not None:
         settings = dataclasses.replace(settings, fxa_oauth=fxa_oauth)
     first = clock is None
@@ -92,6 +95,21 @@ async def test_registration_is_limited_per_address(storage_url: str) -> None:
         await b.register()
         lim.clock.advance(45)
         await a.register()
+
+
+async def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(
+    storage_url: str,
+) -> None:
+    """Every request reaches the server from the proxy (A); the per-address window is the
+    forwarded client's, and a forwarded address from an untrusted peer is ignored."""
+    async with limited_app(storage_url, trusted_proxies=(A,), registrations_per_address=1) as lim:
+        proxy, direct = await lim.client(A), await lim.client(B)
+        first, second = {"X-Forwarded-For": "203.0.113.1"}, {"X-Forwarded-For": "203.0.113.2"}
+        assert (await proxy.post("/registration", json={}, headers=first)).status_code == 200
+        assert (await proxy.post("/registration", json={}, headers=second)).status_code == 200
+        assert_too_many(await proxy.post("/registration", json={}, headers=first), 60)
+        assert (await direct.post("/registration", json={}, headers=first)).status_code == 200
+        assert_too_many(await direct.post("/registration", json={}, headers=second), 60)
 
 
 async def test_oauth_sessions_count_as_registrations(storage_url: str) -> None:
