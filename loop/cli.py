@@ -29,9 +29,9 @@ def serve(settings: Settings) -> None:
         port=settings.port,
         data_dir=settings.data_dir,
         logging_settings=settings.logging,
+        server_settings=settings.server,
         backlog=settings.accept_backlog,
         loop="uvloop",
-        http="httptools",
         ws="websockets-sansio",
         proxy_headers=False,
     )

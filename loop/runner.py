@@ -3,25 +3,34 @@
 Both commands do the same: settings from defaults < ``--config FILE`` (default: an
 environment variable) < environment variables; ``--check`` validates and exits; a
 configuration error is one line on stderr and exit status 2; otherwise logging is set up
-and uvicorn serves the app. Only the names, the settings loader and the app differ.
+and uvicorn serves the app, guarded against slow and surplus clients, until SIGTERM or
+SIGINT drains it (exit status 0; ``loop.web.server``). Only the names, the settings loader
+and the app differ.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 
-from loop.config import ConfigError, LoggingSettings
+from loop.config import ConfigError, LoggingSettings, ServerSettings
 from loop.logging import configure_logging
+from loop.web.server import ConnectionLimits, DrainingServer, derived_connection_cap, protocol_class
 
 SettingsT = TypeVar("SettingsT")
 
 CONFIG_ERROR_STATUS = 2
+
+DRAIN_GRACE = 1
+"""Seconds app tasks get, once the drain cut their connections, before uvicorn cancels
+them (a route finishing a storage call after its client went)."""
 
 
 def run(
@@ -43,7 +52,11 @@ def run(
     if args.check:
         print(f"{prog}: configuration is valid")
         return 0
-    serve(settings)
+    try:
+        serve(settings)
+    except ConfigError as exc:
+        print(f"{prog}: configuration error: {exc}", file=sys.stderr)
+        return CONFIG_ERROR_STATUS
     return 0
 
 
@@ -54,15 +67,18 @@ def serve_app(
     port: int,
     data_dir: str,
     logging_settings: LoggingSettings,
+    server_settings: ServerSettings,
     **uvicorn_options: Any,
 ) -> None:
     """Set up logging, make the data directory, build the app and serve it until stopped.
 
     Uvicorn's own access log, ``Date`` and ``Server`` headers are off: the middleware
-    writes the MozLog summary and the ``Date`` Firefox reads its clock from."""
+    writes the MozLog summary and the ``Date`` Firefox reads its clock from. ConfigError
+    when the open-file limit leaves too few connections."""
+    limits = connection_limits(server_settings)
     configure_logging(logging_settings)
     os.makedirs(data_dir, exist_ok=True)
-    uvicorn.run(
+    config = uvicorn.Config(
         build(),
         host=host,
         port=port,
@@ -71,7 +87,27 @@ def serve_app(
         server_header=False,
         access_log=False,
         log_config=None,
+        http=protocol_class(limits),
+        timeout_keep_alive=server_settings.keep_alive_timeout,
+        timeout_graceful_shutdown=math.ceil(limits.drain_timeout) + DRAIN_GRACE,
         **uvicorn_options,
+    )
+    server = DrainingServer(config)
+    server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
+
+
+def connection_limits(server: ServerSettings) -> ConnectionLimits:
+    try:
+        cap = derived_connection_cap(server.max_connections, server.reserved_files)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return ConnectionLimits(
+        header_timeout=server.header_timeout,
+        body_timeout=server.body_timeout,
+        max_connections=cap,
+        drain_timeout=server.drain_timeout,
     )
 
 

@@ -31,6 +31,7 @@ def serve(settings: MsisdnSettings) -> None:
         port=settings.port,
         data_dir=settings.data_dir,
         logging_settings=LoggingSettings(),
+        server_settings=settings.server,
     )
 
 

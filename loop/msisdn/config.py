@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from loop.config import ConfigError, Secret, build, load_raw
+from loop.config import ConfigError, Secret, ServerSettings, build, load_raw, server_checks
 
 ENV_PREFIX = "MSISDN_"
 PROVIDERS = ("nexmo", "log")
@@ -128,6 +128,7 @@ class MsisdnSettings:
     sms_gateways: SmsGatewaysSettings = dataclasses.field(default_factory=SmsGatewaysSettings)
     rate_limits: RateLimitSettings = dataclasses.field(default_factory=RateLimitSettings)
     i18n: I18nSettings = dataclasses.field(default_factory=I18nSettings)
+    server: ServerSettings = dataclasses.field(default_factory=ServerSettings)
 
     @property
     def storage_url(self) -> str:
@@ -190,6 +191,7 @@ def validate(settings: MsisdnSettings) -> None:
             "browserid.secret_key: set both public_key and secret_key, or neither",
         ),
     ]
+    checks += server_checks(settings.server)
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
