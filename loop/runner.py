@@ -22,7 +22,12 @@ from uvicorn.config import STARTUP_FAILURE
 
 from loop.config import ConfigError, LoggingSettings, ServerSettings
 from loop.logging import configure_logging
-from loop.web.server import ConnectionLimits, DrainingServer, derived_connection_cap, protocol_class
+from loop.web.server import (
+    ConnectionLimits,
+    DrainingServer,
+    derived_connection_cap,
+    protocol_class,
+)
 
 SettingsT = TypeVar("SettingsT")
 

@@ -136,18 +136,18 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._reading_headers = False
-        self._header_timer = _cancel(self._header_timer)
+        self._header_timer = _cancelled(self._header_timer)
         self.waiting.discard(self)
         super().on_headers_complete()
         self._body_timer = self.loop.call_later(self.limits.body_timeout, self._body_stalled)
 
     def on_body(self, body: bytes) -> None:
         super().on_body(body)
-        _cancel(self._body_timer)
+        _cancelled(self._body_timer)
         self._body_timer = self.loop.call_later(self.limits.body_timeout, self._body_stalled)
 
     def on_message_complete(self) -> None:
-        self._body_timer = _cancel(self._body_timer)
+        self._body_timer = _cancelled(self._body_timer)
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
@@ -198,14 +198,16 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
 
     def _cancel_timers(self) -> None:
-        self._header_timer = _cancel(self._header_timer)
-        self._body_timer = _cancel(self._body_timer)
-        self._drain_timer = _cancel(self._drain_timer)
+        self._header_timer = _cancelled(self._header_timer)
+        self._body_timer = _cancelled(self._body_timer)
+        self._drain_timer = _cancelled(self._drain_timer)
 
 
-def _cancel(timer: asyncio.TimerHandle | None) -> None:
+def _cancelled(timer: asyncio.TimerHandle | None) -> asyncio.TimerHandle | None:
+    """Cancel ``timer`` if set; None, to store in its place."""
     if timer is not None:
         timer.cancel()
+    return None
 
 
 def protocol_class(limits: ConnectionLimits) -> type[GuardedHttpToolsProtocol]:
