@@ -44,7 +44,7 @@ def console_command(
             env=environ,
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=None if file_limit is None else _limit_open_files(file_limit),
+            preexec_fn=None if file_limit is None else limit_open_files(file_limit),
         )
         try:
             wait_until_listening(port, process, log_path)
@@ -58,11 +58,13 @@ def console_command(
                 process.wait()
 
 
-def _limit_open_files(limit: int) -> Callable[[], None]:
-    def limit_open_files() -> None:
+def limit_open_files(limit: int) -> Callable[[], None]:
+    """A ``preexec_fn`` giving the child ``ulimit -n limit`` (soft and hard)."""
+
+    def set_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
 
-    return limit_open_files
+    return set_limit
 
 
 def wait_until_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
