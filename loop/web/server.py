@@ -121,7 +121,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if len(self.connections) > self.limits.max_connections:
             shed = self.waiting.longest_waiting()
             if shed is not None:  # never None: this one at least is waiting
-                shed._close(503 if shed._reading_headers else None)
+                shed._close(503)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.waiting.discard(self)
@@ -152,7 +152,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if not self.transport.is_closing() and not self.pipeline and self._drain_timer is None:
+        idle = self.cycle.response_complete and not self.pipeline  # none pipelined started
+        if idle and not self.transport.is_closing() and self._drain_timer is None:
             self.waiting.add(self)
 
     def handle_websocket_upgrade(self) -> None:
@@ -171,7 +172,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _too_slow(self) -> None:
         self._header_timer = None
-        self._close(408 if self._reading_headers else None)
+        self._close(408)
 
     def _body_stalled(self) -> None:
         """Only the client's silence counts: not a pause we asked for (the app is not reading
@@ -182,15 +183,19 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         self._close(408)
 
-    def _close(self, status: int | None) -> None:
-        """Answer ``status`` unless a response has begun, then close. A request in
-        progress sees a disconnect (its answer, if any, goes nowhere)."""
+    def _close(self, status: int) -> None:
+        """Close, answering ``status`` first if someone awaits an answer: a request whose
+        headers are coming, or one in progress with no response begun. A request in
+        progress sees a disconnect (its own answer, if any, goes nowhere); an idle
+        connection is closed without a word, as keep-alive connections are."""
         self.waiting.discard(self)
         if self.transport.is_closing():
             return
         cycle = self.cycle
         in_progress = cycle is not None and not cycle.response_complete
-        if status is not None and not (in_progress and cycle.response_started):
+        if (in_progress and not cycle.response_started) or (
+            not in_progress and self._reading_headers
+        ):
             self.transport.write(_plain_answer(status))
         if in_progress:
             cycle.disconnected = True
