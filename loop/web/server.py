@@ -5,7 +5,7 @@ graceful shutdown; nothing else. A client may take forever to send its headers o
 its only connection cap (``limit_concurrency``) answers 503 to *every* request once idle
 sockets fill it. A few hundred sockets that trickle headers would exhaust the open-file limit
 and stop every real request. So :class:`GuardedHttpToolsProtocol`, uvicorn's httptools
-protocol with four timers and a queue, adds:
+protocol with three timers and two queues, adds:
 
 * a **header timeout**: a request's headers must arrive within ``header_timeout`` of the
   connection opening (first request) or of the request's first byte (later ones); past it
@@ -14,8 +14,9 @@ protocol with four timers and a queue, adds:
   ``408`` and close; the route sees a disconnect (a clean 400), never a 500;
 * a **connection cap**: past ``max_connections`` open connections (websockets included), the
   connection that has waited longest *without an active request* (idle keep-alive, or still
-  sending its headers) is closed, the newcomer if no other qualifies; requests in progress
-  are never cut, so real clients keep being served under a slow-socket flood;
+  sending its headers) is closed; one that has sent nothing yet only after
+  ``FIRST_BYTE_GRACE``; failing both, the newcomer. Requests in progress are never cut, so
+  real clients keep being served under a slow-socket flood;
 * a **drain bound**: on shutdown, a request still in progress after ``drain_timeout`` gets
   ``503`` (or, mid-response, a close), so a stalled upload cannot keep the process alive.
 
@@ -40,6 +41,11 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 MIN_CONNECTIONS = 16
 """The fewest connections a derived cap may leave; an open-file limit that low is refused."""
+
+FIRST_BYTE_GRACE = 1.0
+"""Seconds a new connection that has sent nothing yet is spared from shedding: real clients
+send their request with the connection, but under a flood the server may take a while to
+read it, and a burst of accepts must not shed its own clients before reading them."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -101,10 +107,13 @@ def _plain_answer(status: int) -> bytes:
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with the timers and the cap of the module docstring.
-    Use :func:`protocol_class`, which binds the limits and a queue to one server."""
+    Use :func:`protocol_class`, which binds the limits and the queues to one server."""
 
     limits: ClassVar[ConnectionLimits]
     waiting: ClassVar[WaitingConnections]
+    """Connections that sent part of a request's headers, or idle after a response."""
+    fresh: ClassVar[WaitingConnections]
+    """Connections that have sent nothing yet."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -113,20 +122,43 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._drain_timer: asyncio.TimerHandle | None = None
         self._reading_headers = False
         """A request has begun and its headers are not complete yet."""
+        self._accepted_at = 0.0
+        self._silent = True
+        """Nothing received yet: queued in ``fresh``, not ``waiting``."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._accepted_at = self.loop.time()
         self._header_timer = self.loop.call_later(self.limits.header_timeout, self._too_slow)
-        self.waiting.add(self)
+        self.fresh.add(self)
         if len(self.connections) > self.limits.max_connections:
-            shed = self.waiting.longest_waiting()
-            if shed is not None:  # never None: this one at least is waiting
-                shed._close(503)
+            self._shed_one()
+
+    def _shed_one(self) -> None:
+        """The longest-waiting connection that has shown itself slow or idle goes, else a
+        silent one past its grace, else this newcomer."""
+        shed = self.waiting.longest_waiting()
+        if shed is None:
+            shed = self.fresh.longest_waiting()
+            if shed is None or self.loop.time() - shed._accepted_at < FIRST_BYTE_GRACE:
+                shed = self
+        shed._close(503)
+
+    def data_received(self, data: bytes) -> None:
+        if self._silent:
+            self._silent = False
+            self.fresh.discard(self)
+            self.waiting.add(self)
+        super().data_received(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.waiting.discard(self)
+        self._forget()
         self._cancel_timers()
         super().connection_lost(exc)
+
+    def _forget(self) -> None:
+        self.waiting.discard(self)
+        self.fresh.discard(self)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -158,14 +190,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def handle_websocket_upgrade(self) -> None:
         """The websocket protocol takes the transport over; this one never hears of it again."""
-        self.waiting.discard(self)
+        self._forget()
         self._cancel_timers()
         super().handle_websocket_upgrade()
 
     def shutdown(self) -> None:
         """uvicorn closes idle connections and lets active requests finish; a request still
         in progress after ``drain_timeout`` is cut."""
-        self.waiting.discard(self)
+        self._forget()
         super().shutdown()
         if not self.transport.is_closing():
             self._drain_timer = self.loop.call_later(self.limits.drain_timeout, self._close, 503)
@@ -188,7 +220,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         headers are coming, or one in progress with no response begun. A request in
         progress sees a disconnect (its own answer, if any, goes nowhere); an idle
         connection is closed without a word, as keep-alive connections are."""
-        self.waiting.discard(self)
+        self._forget()
         if self.transport.is_closing():
             return
         cycle = self.cycle
@@ -216,7 +248,7 @@ def _cancelled(timer: asyncio.TimerHandle | None) -> asyncio.TimerHandle | None:
 
 
 def protocol_class(limits: ConnectionLimits) -> type[GuardedHttpToolsProtocol]:
-    """A protocol class for one server (uvicorn's ``http=``): ``limits`` and a queue of
+    """A protocol class for one server (uvicorn's ``http=``): ``limits`` and queues of
     waiting connections shared by that server's connections only."""
 
     class ServerProtocol(GuardedHttpToolsProtocol):
@@ -224,6 +256,7 @@ def protocol_class(limits: ConnectionLimits) -> type[GuardedHttpToolsProtocol]:
 
     ServerProtocol.limits = limits
     ServerProtocol.waiting = WaitingConnections()
+    ServerProtocol.fresh = WaitingConnections()
     return ServerProtocol
 
 

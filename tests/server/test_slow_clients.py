@@ -4,12 +4,15 @@ headers; every slow socket is closed by a timeout or shed; stalled bodies are cu
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
+from loop.web.server import FIRST_BYTE_GRACE
 from tests.server.clients import (
     PARTIAL_HEADERS,
     TIMED_OUT,
@@ -21,6 +24,7 @@ from tests.server.clients import (
     timed_get,
     wait_until_closed,
 )
+from tests.support.waiting import eventually_blocking
 
 SLOW_SOCKETS = 600
 """Far more than the 128 connections ``ulimit -n 256`` leaves (256 less 128 reserved)."""
@@ -149,19 +153,62 @@ def test_the_cap_sheds_waiting_connections_never_a_request_in_progress(tmp_path:
         with Sockets() as sockets:
             upload = sockets.open(server.port, registration(len(body), b"", expect=True))
             assert upload.recv(65536) == b"HTTP/1.1 100 Continue\r\n\r\n"  # the route reads
-            idle = sockets.open(server.port)
             begun = sockets.open(server.port, PARTIAL_HEADERS)
             assert requests.get(server.origin + "/__lbheartbeat__", timeout=5).status_code == 200
             for _ in range(cap):
                 sockets.open(server.port, PARTIAL_HEADERS)
-            # The two oldest waiting connections go first: the silent one without a word.
-            assert read_until_closed(idle, timeout=MARGIN) == b""
+            # The longest waiting goes first, with a word since its request had begun.
             assert read_until_closed(begun, timeout=MARGIN) == UNAVAILABLE
             upload.sendall(body)
             upload.settimeout(5)
             answer = upload.recv(65536)
             assert answer.startswith(b"HTTP/1.1 200 OK\r\n"), answer
             assert b"hawk-session-token" in answer.lower()
+
+
+def test_a_newcomer_is_refused_when_no_connection_waits(tmp_path: Path) -> None:
+    """Every connection busy with a request: the newcomer goes, not them. Once one of them
+    is idle again, it is the one shed for the next newcomer."""
+    cap = 3
+    body = b'{"simplePushURLs": {}}'
+    with loop_server(tmp_path, max_connections=cap, body_timeout=60) as server:
+        with Sockets() as sockets:
+            uploads = []
+            for _ in range(cap):
+                upload = sockets.open(server.port, registration(len(body), b"", expect=True))
+                assert upload.recv(65536) == b"HTTP/1.1 100 Continue\r\n\r\n"
+                uploads.append(upload)
+            refused = sockets.open(
+                server.port, b"GET /__lbheartbeat__ HTTP/1.1\r\nHost: x\r\n\r\n"
+            )
+            assert read_until_closed(refused, timeout=MARGIN) == b""
+            uploads[0].sendall(body)
+            uploads[0].settimeout(5)
+            assert uploads[0].recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
+            assert requests.get(server.origin + "/__lbheartbeat__", timeout=5).status_code == 200
+            assert read_until_closed(uploads[0], timeout=MARGIN) == b""  # idle: shed
+            for upload in uploads[1:]:
+                upload.sendall(body)
+                assert upload.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
+
+
+def test_silent_connections_are_shed_once_past_their_grace(tmp_path: Path) -> None:
+    """A connection that has sent nothing is spared for FIRST_BYTE_GRACE (its request may
+    not be read yet), then shed like any waiting one."""
+    cap = 4
+    with loop_server(tmp_path, max_connections=cap, header_timeout=60) as server:
+        with Sockets() as sockets:
+            silent = [sockets.open(server.port) for _ in range(cap)]
+            with pytest.raises(requests.ConnectionError):
+                requests.get(server.origin + "/__lbheartbeat__", timeout=5)
+
+            def answered() -> bool:
+                with contextlib.suppress(requests.ConnectionError):
+                    return requests.get(server.origin + "/__lbheartbeat__", timeout=5).ok
+                return False
+
+            eventually_blocking(answered, what="an answer", timeout=FIRST_BYTE_GRACE + MARGIN)
+            assert read_until_closed(silent[0], timeout=MARGIN) == b""
 
 
 def test_the_msisdn_gateway_has_the_same_guards(tmp_path: Path) -> None:
