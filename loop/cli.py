@@ -42,9 +42,9 @@ def serve(settings: Settings) -> None:
         data_dir=settings.data_dir,
         storage_url=settings.storage_url,
         logging_settings=settings.logging,
+        server_settings=settings.server,
         backlog=settings.accept_backlog,
         loop="uvloop",
-        http="httptools",
         ws="websockets-sansio",
         proxy_headers=False,
     )

@@ -355,6 +355,43 @@ class LoggingSettings:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """How the HTTP server treats slow, idle and surplus connections, and how it stops
+    (``loop.web.server``). Shared by ``loop-server`` and ``loop-msisdn``."""
+
+    header_timeout: float = 10.0
+    """Seconds a client has to send a request's headers, counted from connecting (first
+    request) or from the request's first byte; then 408 and the connection is closed."""
+    body_timeout: float = 30.0
+    """Seconds a request body may pause between two pieces; then 408 and closed."""
+    keep_alive_timeout: int = 5
+    """Seconds an idle keep-alive connection stays open."""
+    max_connections: int = 0
+    """Open connections (websockets included) at most; a new one past it closes the
+    connection waiting longest without a request in progress. 0: the open-file limit
+    (``ulimit -n``) less ``reserved_files``."""
+    reserved_files: int = 128
+    """Open files kept for everything but client connections (storage, logs, push and
+    other outgoing requests) when ``max_connections`` is derived."""
+    drain_timeout: float = 10.0
+    """Seconds SIGTERM (or SIGINT) waits for requests in progress once it stopped accepting
+    connections (websockets are told to reconnect at once, close code 1012); what remains
+    is then cut and the process exits 0."""
+
+
+def server_checks(server: ServerSettings) -> list[tuple[bool, str]]:
+    """The ``[server]`` checks, for both services' validators."""
+    return [
+        (server.header_timeout > 0, "server.header_timeout: must be positive"),
+        (server.body_timeout > 0, "server.body_timeout: must be positive"),
+        (server.keep_alive_timeout > 0, "server.keep_alive_timeout: must be positive"),
+        (server.max_connections >= 0, "server.max_connections: must not be negative"),
+        (server.reserved_files >= 0, "server.reserved_files: must not be negative"),
+        (server.drain_timeout >= 0, "server.drain_timeout: must not be negative"),
+    ]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Settings:
     host: str = "127.0.0.1"
     """Address to listen on; ``0.0.0.0`` or ``::`` to accept connections from other
@@ -436,6 +473,7 @@ class Settings:
     push: PushSettings = dataclasses.field(default_factory=PushSettings)
     logging: LoggingSettings = dataclasses.field(default_factory=LoggingSettings)
     metrics: MetricsSettings = dataclasses.field(default_factory=MetricsSettings)
+    server: ServerSettings = dataclasses.field(default_factory=ServerSettings)
 
     def __post_init__(self) -> None:
         """Room links default to this server's own room page, so the public address needs
@@ -606,6 +644,7 @@ def validate(settings: Settings) -> None:
     checks += _limits_checks(settings)
     checks += _webrtc_checks(settings.webrtc)
     checks += shared_checks(settings.storage.url, settings.trusted_proxies)
+    checks += server_checks(settings.server)
     prefix = settings.msisdn.prefix
     checks.append(
         (

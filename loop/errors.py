@@ -108,6 +108,12 @@ def bad_json() -> LoopError:
     return LoopError(400, Errno.BADJSON, "Invalid JSON in request body.")
 
 
+def incomplete_body() -> LoopError:
+    """The client went, or was cut off for stalling, before its body ended: no one reads
+    this answer, but the request ends as a client error rather than a crash."""
+    return LoopError(400, Errno.BADJSON, "Request body incomplete.")
+
+
 def too_large(limit: int) -> LoopError:
     return LoopError(413, Errno.REQUEST_TOO_LARGE, f"Request body is larger than {limit} bytes.")
 

@@ -4,25 +4,35 @@ Both commands do the same: settings from defaults < ``--config FILE`` (default: 
 environment variable) < environment variables; ``--check`` validates and exits;
 ``--sample-config`` prints every setting with its default and meaning; ``--version``
 prints the package's; a configuration error is one line on stderr and exit status 2;
-otherwise logging is set up and uvicorn serves the app. A start-up failure (storage
-unreachable...) is one line on stderr naming the setting and the cause, and exit status 3
-(uvicorn's), never a traceback. Only the names, the settings loader and the app differ.
+otherwise logging is set up and uvicorn serves the app, guarded against slow and surplus
+clients, until SIGTERM or SIGINT drains it (exit status 0; ``loop.web.server``). A
+start-up failure (storage unreachable...) is one line on stderr naming the setting and the
+cause, and exit status 3 (uvicorn's), never a traceback. Only the names, the settings
+loader and the app differ.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 
-from loop.config import ConfigError, LoggingSettings
+from loop.config import ConfigError, LoggingSettings, ServerSettings
 from loop.logging import configure_logging
 from loop.settings_sample import sample_toml
+from loop.web.server import (
+    ConnectionLimits,
+    DrainingServer,
+    derived_connection_cap,
+    protocol_class,
+)
 from loop.web.startup import StartupError, StartupGuard
 
 SettingsT = TypeVar("SettingsT")
@@ -30,6 +40,10 @@ SettingsT = TypeVar("SettingsT")
 CONFIG_ERROR_STATUS = 2
 PACKAGE = "loop-server"
 STARTUP_ERROR_STATUS = 3
+
+DRAIN_GRACE = 1
+"""Seconds app tasks get, once the drain cut their connections, before uvicorn cancels
+them (a route finishing a storage call after its client went)."""
 
 
 def run(
@@ -78,13 +92,16 @@ def serve_app(
     data_dir: str,
     storage_url: str,
     logging_settings: LoggingSettings,
+    server_settings: ServerSettings,
     **uvicorn_options: Any,
 ) -> None:
     """Set up logging, make the data directory, build the app and serve it until stopped;
     :class:`StartupError` if it cannot start.
 
     Uvicorn's own access log, ``Date`` and ``Server`` headers are off: the middleware
-    writes the MozLog summary and the ``Date`` Firefox reads its clock from."""
+    writes the MozLog summary and the ``Date`` Firefox reads its clock from. ConfigError
+    when the open-file limit leaves too few connections."""
+    limits = connection_limits(server_settings)
     configure_logging(logging_settings)
     try:
         os.makedirs(data_dir, exist_ok=True)
@@ -92,7 +109,14 @@ def serve_app(
         raise StartupError(f"data_dir: cannot create {data_dir!r} ({exc.strerror})") from None
     app = StartupGuard(build(), storage_url=storage_url)
     try:
-        _serve(app, host=host, port=port, **uvicorn_options)
+        _serve(
+            app,
+            host=host,
+            port=port,
+            server_settings=server_settings,
+            limits=limits,
+            **uvicorn_options,
+        )
     except SystemExit:  # uvicorn's way to give up at start-up
         if app.failure is None:
             raise
@@ -101,8 +125,16 @@ def serve_app(
         raise StartupError(app.failure) from None
 
 
-def _serve(app: StartupGuard, *, host: str, port: int, **uvicorn_options: Any) -> None:
-    uvicorn.run(
+def _serve(
+    app: StartupGuard,
+    *,
+    host: str,
+    port: int,
+    server_settings: ServerSettings,
+    limits: ConnectionLimits,
+    **uvicorn_options: Any,
+) -> None:
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -111,7 +143,27 @@ def _serve(app: StartupGuard, *, host: str, port: int, **uvicorn_options: Any) -
         server_header=False,
         access_log=False,
         log_config=None,
+        http=protocol_class(limits),
+        timeout_keep_alive=server_settings.keep_alive_timeout,
+        timeout_graceful_shutdown=math.ceil(limits.drain_timeout) + DRAIN_GRACE,
         **uvicorn_options,
+    )
+    server = DrainingServer(config)
+    server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
+
+
+def connection_limits(server: ServerSettings) -> ConnectionLimits:
+    try:
+        cap = derived_connection_cap(server.max_connections, server.reserved_files)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return ConnectionLimits(
+        header_timeout=server.header_timeout,
+        body_timeout=server.body_timeout,
+        max_connections=cap,
+        drain_timeout=server.drain_timeout,
     )
 
 

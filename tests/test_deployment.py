@@ -102,6 +102,8 @@ def test_compose_settings_are_valid_and_wired_together() -> None:
     assert f"--static-auth-secret={turn_secret}" in services["coturn"]["command"]
     assert "--use-auth-secret" in services["coturn"]["command"]
     assert "--appendonly" in services["redis"]["command"]
+    grace = services["loop"]["stop_grace_period"]
+    assert grace.endswith("s") and int(grace[:-1]) > settings.server.drain_timeout
 
 
 def test_systemd_unit_verifies(tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ def serve(settings: MsisdnSettings) -> None:
         data_dir=settings.data_dir,
         storage_url=settings.storage_url,
         logging_settings=LoggingSettings(),
+        server_settings=settings.server,
     )
 
 

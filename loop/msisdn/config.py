@@ -16,7 +16,15 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from loop.config import ConfigError, Secret, build, load_raw, shared_checks
+from loop.config import (
+    ConfigError,
+    Secret,
+    ServerSettings,
+    build,
+    load_raw,
+    server_checks,
+    shared_checks,
+)
 
 ENV_PREFIX = "MSISDN_"
 
@@ -141,6 +149,7 @@ class MsisdnSettings:
     sms_gateways: SmsGatewaysSettings = dataclasses.field(default_factory=SmsGatewaysSettings)
     rate_limits: RateLimitSettings = dataclasses.field(default_factory=RateLimitSettings)
     i18n: I18nSettings = dataclasses.field(default_factory=I18nSettings)
+    server: ServerSettings = dataclasses.field(default_factory=ServerSettings)
 
     @property
     def storage_url(self) -> str:
@@ -210,6 +219,7 @@ def validate(settings: MsisdnSettings) -> None:
         ),
         *shared_checks(settings.storage.url, settings.trusted_proxies),
     ]
+    checks += server_checks(settings.server)
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from loop import errors
@@ -20,6 +20,8 @@ async def read_body(request: Request) -> bytes:
 
     Refuses bodies over ``max_body_size`` with 413 errno 113, from ``Content-Length`` when
     announced, else while streaming, so a hostile client cannot make us buffer gigabytes.
+    A body cut short (the client left, or stalled past ``server.body_timeout``) is 400
+    errno 106.
     """
     cached: bytes | None = request.scope.get(_BODY_KEY)
     if cached is not None:
@@ -33,11 +35,14 @@ async def read_body(request: Request) -> bytes:
             raise errors.too_large(limit)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise errors.too_large(limit)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise errors.too_large(limit)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise errors.incomplete_body() from None
     body = b"".join(chunks)
     request.scope[_BODY_KEY] = body
     return body

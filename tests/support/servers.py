@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from tests.support.waiting import eventually_blocking
@@ -23,17 +24,27 @@ START_TIMEOUT = 30.0
 
 @contextlib.contextmanager
 def console_command(
-    command: str, port: int, log_path: Path, env: Mapping[str, str]
+    command: str,
+    port: int,
+    log_path: Path,
+    env: Mapping[str, str],
+    *,
+    file_limit: int | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``command`` (installed next to this Python) until the block ends; its output
-    goes to ``log_path``, shown in the failure if it exits during start-up."""
+    goes to ``log_path``, shown in the failure if it exits during start-up. ``file_limit``
+    lowers its open-file limit (``ulimit -n``), soft and hard."""
     environ = {
         k: v for k, v in os.environ.items() if not k.startswith(("LOOP_", "MSISDN_"))
     } | dict(env)
     executable = Path(sys.executable).parent / command
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [str(executable)], env=environ, stdout=log, stderr=subprocess.STDOUT
+            [str(executable)],
+            env=environ,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=None if file_limit is None else limit_open_files(file_limit),
         )
         try:
             wait_until_listening(port, process, log_path)
@@ -45,6 +56,15 @@ def console_command(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def limit_open_files(limit: int) -> Callable[[], None]:
+    """A ``preexec_fn`` giving the child ``ulimit -n limit`` (soft and hard)."""
+
+    def set_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+    return set_limit
 
 
 def wait_until_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
