@@ -194,16 +194,20 @@ class _LoopHandler(logging.StreamHandler[TextIO]):
     that one handler and leaves others (pytest's capture, a debugger's) alone."""
 
 
-def configure_logging(settings: LoggingSettings, stream: TextIO | None = None) -> None:
+def configure_logging(
+    settings: LoggingSettings, stream: TextIO | None = None, *, logger_name: str = LOGGER_NAME
+) -> None:
     """Send every log record (the server's and uvicorn's) to ``stream`` (stdout, as
-    Dockerflow expects) in the configured format, at the configured level."""
+    Dockerflow expects) in the configured format, at the configured level; MozLog's
+    ``Logger`` names the application (``Loop``, or the gateway's ``LoopMsisdn``)."""
     level = settings.level.upper()
     if level not in logging.getLevelNamesMapping():
         raise ConfigError(f"logging.level: unknown level {settings.level!r}")
     if settings.format not in ("json", "text"):
         raise ConfigError("logging.format: must be 'json' or 'text'")
     handler = _LoopHandler(stream if stream is not None else sys.stdout)
-    handler.setFormatter(MozLogFormatter() if settings.format == "json" else TextFormatter())
+    json_lines = settings.format == "json"
+    handler.setFormatter(MozLogFormatter(logger_name) if json_lines else TextFormatter())
     handler.addFilter(UvicornScrubber())
     root = logging.getLogger()
     for existing in [h for h in root.handlers if isinstance(h, _LoopHandler)]:

@@ -25,7 +25,7 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
 from loop.config import ConfigError, LoggingSettings, ServerSettings
-from loop.logging import configure_logging
+from loop.logging import LOGGER_NAME, configure_logging
 from loop.settings_sample import sample_toml
 from loop.web.server import (
     ConnectionLimits,
@@ -92,6 +92,7 @@ def serve_app(
     data_dir: str,
     storage_url: str,
     logging_settings: LoggingSettings,
+    logger_name: str = LOGGER_NAME,
     server_settings: ServerSettings,
     **uvicorn_options: Any,
 ) -> None:
@@ -102,7 +103,7 @@ def serve_app(
     writes the MozLog summary and the ``Date`` Firefox reads its clock from. ConfigError
     when the open-file limit leaves too few connections."""
     limits = connection_limits(server_settings)
-    configure_logging(logging_settings)
+    configure_logging(logging_settings, logger_name=logger_name)
     try:
         os.makedirs(data_dir, exist_ok=True)
     except OSError as exc:

@@ -153,3 +153,16 @@ def test_a_number_signs_in_with_keys_fetched_from_the_gateway(
         certificate = certificate_for(gateway, sms, device)
         origin = f"http://127.0.0.1:{loop_port}"
         sign_in_and_own_a_room(f"{origin}/v0", origin, certificate, device)
+
+
+def test_each_service_names_itself_in_its_logs(
+    tmp_path: Path, sms: SmsServer, device: browserid.SecretKey
+) -> None:
+    """The gateway's MozLog lines say ``LoopMsisdn``, Loop's say ``Loop``, so a shared log
+    pipeline tells them apart."""
+    test_a_number_signs_in_with_keys_fetched_from_the_gateway(tmp_path, sms, device)
+    for log, name in (("msisdn.log", "LoopMsisdn"), ("loop.log", "Loop")):
+        lines = (tmp_path / log).read_text("utf-8").splitlines()
+        entries = [json.loads(line) for line in lines if line.startswith("{")]
+        assert entries, f"no MozLog line in {log}"
+        assert {entry["Logger"] for entry in entries} == {name}

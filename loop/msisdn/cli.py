@@ -6,9 +6,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from loop.config import LoggingSettings
 from loop.msisdn.app import create_gateway_app
-from loop.msisdn.config import SAMPLE_HEADER, MsisdnSettings, load_msisdn_settings
+from loop.msisdn.config import (
+    LOGGER_NAME,
+    SAMPLE_HEADER,
+    MsisdnSettings,
+    load_msisdn_settings,
+)
 from loop.runner import run, serve_app
 
 
@@ -33,7 +37,8 @@ def serve(settings: MsisdnSettings) -> None:
         port=settings.port,
         data_dir=settings.data_dir,
         storage_url=settings.storage_url,
-        logging_settings=LoggingSettings(),
+        logging_settings=settings.logging,
+        logger_name=LOGGER_NAME,
         server_settings=settings.server,
     )
 

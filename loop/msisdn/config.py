@@ -18,6 +18,7 @@ from pathlib import Path
 
 from loop.config import (
     ConfigError,
+    LoggingSettings,
     Secret,
     ServerSettings,
     build,
@@ -27,6 +28,9 @@ from loop.config import (
 )
 
 ENV_PREFIX = "MSISDN_"
+
+LOGGER_NAME = "LoopMsisdn"
+"""MozLog's ``Logger`` for the gateway's own process, so its lines are told from Loop's."""
 
 SAMPLE_HEADER = """Sample configuration for loop-msisdn (the MSISDN gateway), written by
 `loop-msisdn --sample-config` from the settings' declarations: every key is optional and
@@ -150,6 +154,7 @@ class MsisdnSettings:
     rate_limits: RateLimitSettings = dataclasses.field(default_factory=RateLimitSettings)
     i18n: I18nSettings = dataclasses.field(default_factory=I18nSettings)
     server: ServerSettings = dataclasses.field(default_factory=ServerSettings)
+    logging: LoggingSettings = dataclasses.field(default_factory=LoggingSettings)
 
     @property
     def storage_url(self) -> str:
