@@ -5,17 +5,22 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+from loop.admin.cli import main as admin_main
 from loop.app import create_app
 from loop.config import Settings, load_settings
 from loop.runner import run, serve_app
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["admin"]:
+        return admin_main(arguments[1:])
     return run(
         argv,
         prog="loop-server",
         description="Loop (Firefox Hello) server. Settings: defaults < --config FILE < LOOP_* "
-        "environment variables (e.g. LOOP_ROOMS__PARTICIPANT_TTL=300).",
+        "environment variables (e.g. LOOP_ROOMS__PARTICIPANT_TTL=300). Operator commands: "
+        "loop-server admin --help.",
         config_variable="LOOP_CONFIG",
         load=load_settings,
         serve=serve,

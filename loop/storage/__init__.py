@@ -20,7 +20,7 @@ checks them):
   a conditional mutation did not happen; nothing was changed when one is raised.
 
 **One module per concern.** Each concern is the same four files (``<concern>`` being
-``sessions``, ``rooms``, ``calls``, ``accounts``, ``webpush`` or ``signalling``):
+``sessions``, ``rooms``, ``calls``, ``accounts``, ``webpush``, ``signalling`` or ``admin``):
 
 * ``loop/storage/<concern>.py``: its records, its domain errors (subclasses of
   :class:`StorageError`) and its narrow interface, an abstract class such as
@@ -46,6 +46,7 @@ import importlib
 from collections.abc import Mapping
 
 from loop.storage.accounts import AccountStorage, OAuthRecord
+from loop.storage.admin import AdminStorage
 from loop.storage.calls import CallStorage
 from loop.storage.errors import BackendError, StorageError
 from loop.storage.rooms import (
@@ -74,6 +75,7 @@ from loop.storage.webpush import WebPushStorage
 __all__ = [
     "TOPICS",
     "AccountStorage",
+    "AdminStorage",
     "BackendError",
     "CallStorage",
     "DEFAULT_TIMEOUT",
@@ -118,6 +120,7 @@ class Storage(
     AccountStorage,
     WebPushStorage,
     SignallingStorage,
+    AdminStorage,
     abc.ABC,
 ):
     """Every concern on one backend, plus the backend's own lifecycle. Every method is a
