@@ -201,7 +201,7 @@ class SQLiteAdminStorage(SQLitePlumbing):
             "kind": "call",
             "call": json.loads(record),
             "users": users,
-            "markers": json.loads(markers),
+            "markers": sorted(json.loads(markers)),
             "reason": reason,
             **{"callers": callers, "callees": callees},
         }
@@ -225,8 +225,8 @@ class SQLiteAdminStorage(SQLitePlumbing):
         for nonce in r["nonces"]:
             self._run(IMPORT_NONCE, (device, nonce["member"], nonce["expires_at"]))
         if (o := r["oauth"]) is not None:
-            times = (o["state_expires_at"], o["token_expires_at"])
-            self._run(IMPORT_OAUTH, (device, o["state"], times[0], o["token"], *times, *times))
+            state, token = o["state_expires_at"], o["token_expires_at"]
+            self._run(IMPORT_OAUTH, (device, o["state"], state, o["token"], token, state, token))
 
     def _import_room(self, r: Record) -> None:
         context = None if r["context"] is None else dumps(r["context"])
