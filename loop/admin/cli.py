@@ -46,7 +46,10 @@ def main(argv: Sequence[str], *, prog: str = "loop-server admin") -> int:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> list[str]:
-    storage = await from_url(settings.storage_url, timeout=settings.storage.timeout)
+    try:
+        storage = await from_url(settings.storage_url, timeout=settings.storage.timeout)
+    except OSError as error:  # SQLite: the database's directory cannot be made
+        raise BackendError(error) from error
     if args.command == "delete-user":
         services = await Services.open(settings, storage_backend=storage)
         try:

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from loop.jsonutil import MalformedJson, RefusedValue, canonical, loads
+from loop.jsonutil import canonical, loads
 from loop.storage.admin import InvalidRecord, Record, check_record
 
 FORMAT = "loop-server-dump"
@@ -111,7 +111,7 @@ def _records(source: IO[str]) -> Iterator[Record]:
 def _parse(number: int, text: str) -> Any:
     try:
         return loads(text)
-    except (MalformedJson, RefusedValue) as error:
+    except ValueError as error:  # the decoder's own, MalformedJson, RefusedValue
         raise BadDump(f"line {number}: not JSON ({error})") from error
 
 

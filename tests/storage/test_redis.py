@@ -26,7 +26,7 @@ from loop.storage.redis import (
     webpush,
 )
 from loop.storage.redis.scripts import MARGIN_MS, Script
-from loop.storage.testing import StorageContract
+from loop.storage.testing import StorageContract, admin
 from loop.storage.testing.factories import (
     T0,
     join,
@@ -35,7 +35,6 @@ from loop.storage.testing.factories import (
     make_session,
     open_session,
 )
-from loop.storage.testing import admin
 from loop.storage.testing.faults import CALLS
 from loop.storage.testing.sessions import auth
 
