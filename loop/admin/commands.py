@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import textwrap
 from collections.abc import AsyncIterator, Iterator
 from typing import IO, Any
 
@@ -217,21 +218,30 @@ async def secrets_guidance(settings: Settings, storage: Storage, *, now: float) 
     never printed, only whether one is set."""
     stored = await stored_secret_names(storage, now=now)
     lines = [
-        "Secrets (values are never shown). Generated ones are made on first start and kept "
-        "in the storage, shared by every process; configure one to override it.",
+        *wrap(
+            "Secrets (values are never shown). Generated ones are made on first start and "
+            "kept in the storage, shared by every process; configure one to override it."
+        ),
         "",
     ]
     for info in SECRETS:
         lines.append(f"{info.setting}: {origin(settings, info, stored)}")
-        lines.append(f"    changing it breaks {info.breaks}")
+        lines += wrap(f"changing it breaks {info.breaks}", indent="    ")
     lines += [
         "",
-        "To rotate a generated secret: set the new value in the configuration (or LOOP_* "
-        "variables) of every process and restart them all; the configured value wins over "
-        "the stored one. A migration (admin export / import) carries the generated secrets "
-        "with it, so nothing breaks when moving between SQLite and Redis.",
+        *wrap(
+            "To rotate a generated secret: set the new value in the configuration (or "
+            "LOOP_* variables) of every process and restart them all; the configured value "
+            "wins over the stored one. A migration (admin export / import) carries the "
+            "generated secrets with it, so nothing breaks when moving between SQLite and "
+            "Redis."
+        ),
     ]
     return lines
+
+
+def wrap(text: str, *, indent: str = "") -> list[str]:
+    return textwrap.wrap(text, width=88, initial_indent=indent, subsequent_indent=indent)
 
 
 def origin(settings: Settings, info: SecretInfo, stored: set[str]) -> str:
