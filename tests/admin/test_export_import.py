@@ -172,6 +172,19 @@ BAD_DUMPS = {
         _dump(HEADER, '{"kind":"spaceship"}', '{"end":true,"records":1}'),
         "line 2: unknown record kind 'spaceship'",
     ),
+    "wrong type": (
+        _dump(HEADER, '{"kind":"secret","name":"a","value":7}', '{"end":true,"records":1}'),
+        "line 2: secret: value has the wrong type",
+    ),
+    "wrong nested type": (
+        _dump(
+            HEADER,
+            '{"kind":"call","call":{},"users":[],"markers":[],"reason":null,'
+            '"callers":0,"callees":0}',
+            '{"end":true,"records":1}',
+        ),
+        "line 2: call.call: missing fields ['api_key', 'call_id',",
+    ),
     "missing field": (
         _dump(HEADER, '{"kind":"secret","name":"a"}', '{"end":true,"records":1}'),
         "line 2: secret: missing fields ['value'], unknown fields []",

@@ -458,11 +458,12 @@ def _write_room(pipe: Pipeline, r: Record, now: float) -> None:
     flat = ["g", str(r["generation"]), *all_room_fields(room)]
     pipe.execute_command("HSET", key, *flat)
     pipe.pexpire(key, ms)
-    for seq, p in enumerate(r["participants"], start=1):
+    live = [p for p in r["participants"] if p["expires_at"] > now]
+    for seq, p in enumerate(live, start=1):
         body = canonical({name: value for name, value in p.items() if name != "expires_at"})
         pipe.hset(keys.participants(token), p["id"], f"{seq}|{number(p['expires_at'])}|{body}")
         pipe.zadd(keys.PARTICIPANT_EXPIRY, {f"{token} {p['id']}": p["expires_at"]})
-    if r["participants"]:
+    if live:
         pipe.pexpire(keys.participants(token), ms)
     pipe.zadd(keys.user(room.owner, "rooms"), {token: room.update_time})
     _extend(pipe, keys.user(room.owner, "rooms"), ms)

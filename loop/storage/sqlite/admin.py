@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Generator, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Sequence
 from typing import Any
 
 from loop.storage.admin import Record, StoreFigures, expires_at
@@ -211,42 +211,42 @@ class SQLiteAdminStorage(SQLitePlumbing):
         with self._transaction(write=True):
             for record in records:
                 if expires_at(record) > now:
-                    getattr(self, f"_import_{record['kind']}")(record)
+                    self._importers[record["kind"]](self, record, now)
 
-    def _import_secret(self, record: Record) -> None:
+    def _import_secret(self, record: Record, now: float) -> None:
         self._run(IMPORT_SECRET, (record["name"], record["value"]))
 
-    def _import_session(self, r: Record) -> None:
+    def _import_session(self, r: Record, now: float) -> None:
         device = r["device"]
         fields = (r["hawk_key"], r["user_mac"], r["encrypted_identity"], r["expires_at"])
         self._run(IMPORT_SESSION, (device, *fields))
         for push in r["push"]:
             self._run(IMPORT_PUSH, (push["user"], device, push["topic"], dumps(push["target"])))
-        for nonce in r["nonces"]:
+        for nonce in (n for n in r["nonces"] if n["expires_at"] > now):
             self._run(IMPORT_NONCE, (device, nonce["member"], nonce["expires_at"]))
         if (o := r["oauth"]) is not None:
             state, token = o["state_expires_at"], o["token_expires_at"]
             self._run(IMPORT_OAUTH, (device, o["state"], state, o["token"], token, state, token))
 
-    def _import_room(self, r: Record) -> None:
+    def _import_room(self, r: Record, now: float) -> None:
         context = None if r["context"] is None else dumps(r["context"])
         values = [context if name == "context" else r[name] for name in ROOM_FIELDS]
         self._run(IMPORT_ROOM, (*values, r["generation"]))
         self._run(CLEAR_PARTICIPANTS, (r["token"],))
-        for p in r["participants"]:
+        for p in (p for p in r["participants"] if p["expires_at"] > now):
             fields = ("id", "connection_id", "display_name", "client_max_size", "expires_at")
             self._run(
                 IMPORT_PARTICIPANT, (r["token"], *(p[f] for f in fields), p["user"], p["account"])
             )
 
-    def _import_deleted_room(self, r: Record) -> None:
+    def _import_deleted_room(self, r: Record, now: float) -> None:
         self._run(IMPORT_DELETED, (r["owner"], r["token"], r["deleted_at"], r["expires_at"]))
 
-    def _import_call_url(self, r: Record) -> None:
+    def _import_call_url(self, r: Record, now: float) -> None:
         names = ("token", "user", "issuer", "timestamp", "expires", "caller_id", "subject")
         self._run(IMPORT_URL, tuple(r[name] for name in names))
 
-    def _import_call(self, r: Record) -> None:
+    def _import_call(self, r: Record, now: float) -> None:
         call = r["call"]
         call_id, timestamp = call["call_id"], call["timestamp"]
         markers = json.dumps(r["markers"])
@@ -257,6 +257,15 @@ class SQLiteAdminStorage(SQLitePlumbing):
         self._run(CLEAR_CALLEES, (call_id,))
         for user in r["users"]:
             self._run(IMPORT_CALLEE, (user, call_id, timestamp))
+
+    _importers: dict[str, Callable[[SQLiteAdminStorage, Record, float], None]] = {
+        "secret": _import_secret,
+        "session": _import_session,
+        "room": _import_room,
+        "deleted_room": _import_deleted_room,
+        "call_url": _import_call_url,
+        "call": _import_call,
+    }
 
 
 def vars_of(record: Any) -> dict[str, Any]:
