@@ -12,6 +12,8 @@ from loop.runner import run, serve_app
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``loop-server admin ...`` runs the operator's commands (:mod:`loop.admin`); anything
+    else starts the server."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["admin"]:
         return admin_main(arguments[1:])
@@ -19,8 +21,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv,
         prog="loop-server",
         description="Loop (Firefox Hello) server. Settings: defaults < --config FILE < LOOP_* "
-        "environment variables (e.g. LOOP_ROOMS__PARTICIPANT_TTL=300). Operator commands: "
-        "loop-server admin --help.",
+        "environment variables (e.g. LOOP_ROOMS__PARTICIPANT_TTL=300).",
         config_variable="LOOP_CONFIG",
         load=load_settings,
         serve=serve,
