@@ -41,6 +41,7 @@ from typing import Any
 from loop.storage.calls import Call, CallUrl
 from loop.storage.errors import StorageError
 from loop.storage.rooms import Participant, Room
+from loop.storage.sessions import TOPICS
 
 Record = dict[str, Any]
 
@@ -119,6 +120,8 @@ def check_record(record: Any) -> Record:
     _check_fields(kind, {k: v for k, v in record.items() if k != "kind"}, _FIELDS[kind])
     if kind == "session":
         _check_items(kind, "push", record["push"], _PUSH)
+        if any(push["topic"] not in TOPICS for push in record["push"]):
+            raise InvalidRecord(f"session: push topics are {sorted(TOPICS)}")
         _check_items(kind, "nonces", record["nonces"], _NONCE)
         if record["oauth"] is not None:
             _check_fields("session.oauth", record["oauth"], _OAUTH)
