@@ -17,7 +17,6 @@ from loop.web.server import derived_connection_cap
 from tests.server.clients import FILE_LIMIT
 from tests.support.servers import limit_open_files
 
-
 SMS = {"MSISDN_SMS_GATEWAYS__LOG__PRIORITY": "1"}
 """The gateway refuses to start without an SMS provider."""
 
