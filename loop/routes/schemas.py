@@ -23,7 +23,7 @@ BOOLEAN: Schema = {"type": "boolean"}
 ANY: Schema = {}
 
 
-def obj(required: tuple[str, ...] = (), **properties: Schema) -> Schema:
+def obj(required: tuple[str, ...] = (), /, **properties: Schema) -> Schema:
     schema: Schema = {"type": "object", "properties": properties}
     if required:
         schema["required"] = list(required)

@@ -41,14 +41,15 @@ class Auth(enum.Enum):
 
     def security(self) -> list[dict[str, list[str]]]:
         hawk: dict[str, list[str]] = {"hawk": []}
-        return {
+        requirements: dict[Auth, list[dict[str, list[str]]]] = {
             Auth.NONE: [],
             Auth.HAWK: [hawk],
             Auth.REGISTERED: [hawk],
             Auth.HAWK_OR_CREATE: [{}, hawk, {"browserid": []}],
             Auth.OAUTH_OR_CREATE: [{}, hawk],
             Auth.ROOM: [{}, hawk, {"participantToken": []}],
-        }[self]
+        }
+        return requirements[self]
 
     def statuses(self) -> tuple[int, ...]:
         """The error statuses the policy itself can answer."""

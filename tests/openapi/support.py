@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import jsonschema
+from openapi_schema_validator import OAS31Validator
 
 OPENAPI_PATH_PARAMETER = "{token}"
 
@@ -19,7 +19,7 @@ def operation(document: dict[str, Any], path: str, method: str) -> dict[str, Any
 def check_answer(document: dict[str, Any], path: str, response: httpx.Response) -> None:
     """``response`` (to ``path``, a templated path of the document) is one the document
     describes: a declared status, the declared media type, and a body valid against its
-    schema (``$ref`` resolved in the document)."""
+    schema (OpenAPI 3.1's JSON Schema dialect, ``$ref`` resolved in the document)."""
     method = response.request.method
     responses = operation(document, path, method)["responses"]
     status = str(response.status_code)
@@ -32,4 +32,4 @@ def check_answer(document: dict[str, Any], path: str, response: httpx.Response) 
     assert media_type in content, (method, path, status, media_type)
     schema = dict(content[media_type]["schema"], components=document["components"])
     body = response.json() if media_type == "application/json" else response.text
-    jsonschema.Draft202012Validator(schema).validate(body)
+    OAS31Validator(schema).validate(body)

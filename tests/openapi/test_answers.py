@@ -109,7 +109,7 @@ async def test_error_answers_are_described(session: tuple[Session, FakeClock]) -
     s, _clock = session
     owner = await s.client.register()
     missing = "/rooms/aaaaaaaaaaa"
-    cases = [
+    cases: list[tuple[str, str, str | None, dict[str, Any], int]] = [
         ("GET", "/rooms", None, {}, 401),
         ("POST", "/rooms", None, {"content": b"{", "hawk": owner}, 400),
         ("POST", "/rooms", None, {"json": {"roomOwner": "A"}, "hawk": owner}, 400),
