@@ -6,15 +6,18 @@ sent in process to the app under test and judged by ``not_a_server_error``,
 ``status_code_conformance`` and ``response_schema_conformance``: no 5xx, every status
 declared, every body (error bodies included) as the document says.
 
-Still stateless, but not blind: every other case of an operation with a ``{token}`` gets
-a live room or call URL of its session instead of a random token, and operations taking
-Hawk are signed with a fresh session, except one case in four (sent without credentials,
-or with schemathesis's own invalid ``Authorization``). The room page (``/{token}``, for
-browsers) is left out: its path also matches every one-segment API path.
+Still stateless, but not blind: each operation gets a fresh session, and every other case
+of an operation with a ``{token}`` names a live room (with a participant) or call URL of
+that session instead of a random token. Credentials vary by case (:func:`credentials`):
+Hawk signatures, participant tokens, none, or schemathesis's own invalid ones. The room
+page (``/{token}``, for browsers) is left out: its path also matches every one-segment API
+path.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import time
 from collections import Counter, defaultdict
 from typing import Any
@@ -33,6 +36,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.support.app import make_settings, running_app
 from tests.support.client import HawkSession, LoopClient
+from tests.support.rooms import basic
 
 POSITIVE = 30
 NEGATIVE = 10
@@ -72,9 +76,36 @@ def generated_cases(operation: Operation, mode: GenerationMode, count: int) -> l
     return found
 
 
-def takes_hawk(operation: Operation) -> bool:
-    security = operation.definition.raw.get("security", [])
-    return any("hawk" in requirement for requirement in security)
+class Credentials(enum.Enum):
+    HAWK = "a Hawk signature of a live session"
+    PARTICIPANT = "a live participant's token (Basic)"
+    NONE = "no Authorization"
+    GENERATED = "schemathesis's own Authorization, if any"
+
+
+def credentials(operation: Operation, index: int) -> Credentials:
+    """Hawk where the operation takes it, a participant token every fourth pair of cases
+    where it takes one, and no or random credentials every fourth pair."""
+    schemes = {
+        name
+        for requirement in operation.definition.raw.get("security", [])
+        for name in requirement
+    }
+    cycle = (index // 2) % 4
+    if cycle == 3:
+        return Credentials.NONE if (index // 8) % 2 == 0 else Credentials.GENERATED
+    if cycle == 1 and "participantToken" in schemes:
+        return Credentials.PARTICIPANT
+    return Credentials.HAWK if "hawk" in schemes else Credentials.GENERATED
+
+
+@dataclasses.dataclass
+class Live:
+    """An operation's own session, and the live resource its ``{token}`` may name."""
+
+    hawk: HawkSession
+    token: str | None = None
+    participant: str | None = None
 
 
 class Fuzzer:
@@ -88,16 +119,11 @@ class Fuzzer:
         self.statuses: dict[str, Counter[int]] = defaultdict(Counter)
 
     async def run(self, operation: Operation, cases: list[FuzzCase]) -> None:
-        hawk = await self.client.register()
-        live = await self._live_tokens(operation.path, hawk)
+        live = await self._live(operation.path)
         for index, case in enumerate(cases):
-            if live is not None and index % 2 == 0:
-                case.path_parameters["token"] = live
-            auth = (index // 2) % 4
-            signed = hawk if takes_hawk(operation) and auth < 3 else None
-            response = await self._send(
-                case, signed, drop_authorization=auth == 3 and index % 8 < 4
-            )
+            if live.token is not None and index % 2 == 0:
+                case.path_parameters["token"] = live.token
+            response = await self._send(case, credentials(operation, index), live)
             self.sent += 1
             self.statuses[operation.label][response.status_code] += 1
             try:
@@ -105,33 +131,37 @@ class Fuzzer:
             except BaseExceptionGroup as failure:  # schemathesis's FailureGroup
                 self.failures.append(f"{operation.label}: {failure}")
 
-    async def _live_tokens(self, path: str, hawk: HawkSession) -> str | None:
-        if "/room" in path and "{token}" in path:
+    async def _live(self, path: str) -> Live:
+        live = Live(await self.client.register())
+        if "{token}" not in path:
+            return live
+        if "/room" in path:
             body = {"context": CONTEXT, "roomOwner": "fuzz", "maxSize": 3}
-            response = await self.client.post("/rooms", json=body, hawk=hawk)
-            token: str = response.json()["roomToken"]
-            return token
-        if "/call" in path and "{token}" in path:
-            response = await self.client.post("/call-url", json={"callerId": "c"}, hawk=hawk)
-            token = response.json()["callToken"]
-            return token
-        return None
+            created = await self.client.post("/rooms", json=body, hawk=live.hawk)
+            live.token = created.json()["roomToken"]
+            join = {"action": "join", "displayName": "p", "clientMaxSize": 3}
+            joined = await self.client.post(f"/rooms/{live.token}", json=join)
+            live.participant = joined.json()["sessionToken"]
+        else:
+            created = await self.client.post("/call-url", json={"callerId": "c"}, hawk=live.hawk)
+            live.token = created.json()["callToken"]
+        return live
 
-    async def _send(
-        self, case: FuzzCase, hawk: HawkSession | None, drop_authorization: bool
-    ) -> httpx.Response:
+    async def _send(self, case: FuzzCase, chosen: Credentials, live: Live) -> httpx.Response:
         kwargs: dict[str, Any] = case.as_transport_kwargs(base_url=BASE_URL)
         prepared = requests.Request(**kwargs).prepare()
         headers = {name: str(value) for name, value in prepared.headers.items()}
         body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
         assert body is None or isinstance(body, bytes), type(body)
         url = str(prepared.url)
-        if hawk is not None:
+        if chosen is Credentials.HAWK:
             content_type = headers.get("Content-Type")
             headers["Authorization"] = self.client.hawk_header(
-                hawk, url, case.method, body, content_type
+                live.hawk, url, case.method, body, content_type
             )
-        elif drop_authorization:
+        elif chosen is Credentials.PARTICIPANT and live.participant is not None:
+            headers |= basic(live.participant)
+        elif chosen is Credentials.NONE:
             headers.pop("Authorization", None)
         return await self.http.request(case.method, url, content=body, headers=headers)
 
