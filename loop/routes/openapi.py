@@ -42,7 +42,7 @@ def _json(description: str, schema: Any, *headers: str) -> Answer:
 NO_CONTENT = Answer("Done; no body.")
 HTML = Answer("The page, for a browser (``Accept: text/html``).", s.STRING, (), "text/html")
 SERVICE_INFO = _json("Service information (§4.1).", s.SERVICE_INFO)
-CREATED_HEADERS = ("Hawk-Session-Token", "Server-Authorization")
+CREATED_HEADERS = ("Hawk-Session-Token",)
 
 
 def _oauth(settings: Settings) -> bool:

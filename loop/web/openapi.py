@@ -253,8 +253,10 @@ def _parameters(route: Route, operation: Operation) -> list[Schema]:
 
 
 def _responses(operation: Operation, settings: Settings) -> dict[str, Schema]:
+    signed = any("hawk" in requirement for requirement in operation.auth.security())
     responses = {
-        str(status): _answer(answer, settings) for status, answer in operation.answers.items()
+        str(status): _answer(answer, settings, signed and status < 400)
+        for status, answer in operation.answers.items()
     }
     statuses = set(operation.errors) | set(operation.auth.statuses()) | {503}
     if operation.body is not None:
@@ -264,12 +266,12 @@ def _responses(operation: Operation, settings: Settings) -> dict[str, Schema]:
     return dict(sorted(responses.items()))
 
 
-def _answer(answer: Answer, settings: Settings) -> Schema:
+def _answer(answer: Answer, settings: Settings, signed: bool) -> Schema:
+    """``signed``: a Hawk-verified request's answer also carries ``Server-Authorization``."""
     spec: Schema = {"description": answer.description}
-    if answer.headers:
-        spec["headers"] = {
-            name: {"$ref": f"#/components/headers/{name}"} for name in answer.headers
-        }
+    headers = (*answer.headers, "Server-Authorization") if signed else answer.headers
+    if headers:
+        spec["headers"] = {name: {"$ref": f"#/components/headers/{name}"} for name in headers}
     content = {media_type: {"schema": schema} for media_type, schema in answer.also}
     if answer.schema is not None:
         content[answer.media_type] = {"schema": _resolve(answer.schema, settings)}
