@@ -54,7 +54,7 @@ def _create_room(status: int) -> Operation:
         "Create a room.",
         Auth.HAWK,
         {status: _json("The new room.", s.ROOM_CREATED, "Alert")},
-        errors=(406,),
+        errors=(403, 406, 429),
         body=s.room_create,
     )
 
@@ -110,7 +110,7 @@ DECLARATIONS: dict[Callable[..., Any], Operation] = {
         "Create or authenticate a session and register its push targets.",
         Auth.HAWK_OR_CREATE,
         {200: Answer("Registered; an empty body.", None, CREATED_HEADERS)},
-        errors=(406,),
+        errors=(406, 429),
         body=s.REGISTRATION,
         query=(Query("simplePushURL", "The calls push target, when not in the body."),),
     ),
@@ -127,6 +127,7 @@ DECLARATIONS: dict[Callable[..., Any], Operation] = {
         "Start the FxA OAuth login.",
         Auth.OAUTH_OR_CREATE,
         {200: _json("The login parameters.", s.OAUTH_PARAMS, *CREATED_HEADERS)},
+        errors=(429,),
         enabled=_oauth,
     ),
     accounts.get_oauth_token: Operation(
@@ -188,7 +189,7 @@ DECLARATIONS: dict[Callable[..., Any], Operation] = {
             ),
             204: NO_CONTENT,
         },
-        errors=(404, 406, 410),
+        errors=(404, 406, 410, 429),
         body=s.room_action,
     ),
     # -- call URLs and calls (§4.10-§4.11) -----------------------------------------------------
@@ -223,7 +224,7 @@ DECLARATIONS: dict[Callable[..., Any], Operation] = {
         "Call a user directly.",
         Auth.REGISTERED,
         {200: _json("The call.", s.CALL_STARTED)},
-        errors=(406,),
+        errors=(406, 429),
         body=_call(direct=True),
     ),
     calls.call_url_info: Operation(
@@ -236,7 +237,7 @@ DECLARATIONS: dict[Callable[..., Any], Operation] = {
         "Call a call URL's owner.",
         Auth.NONE,
         {200: _json("The call.", s.CALL_STARTED)},
-        errors=(404, 406),
+        errors=(404, 406, 429),
         body=_call(direct=False),
     ),
     # -- pages ---------------------------------------------------------------------------------
