@@ -173,12 +173,13 @@ async def test_the_periodic_check_finds_other_secrets_written_after_a_flushall(
         await eventually(refused, what="the periodic check")
         assert_refused(await a.client.get("/rooms", hawk=on_a), a)
         await assert_unhealthy(a)
-        await eventually(
-            lambda: len(diverged_lines(caplog, *secrets_of(a).values())) >= 2,
-            what="the line repeated by the next check",
-        )
-        lines = diverged_lines(caplog, *secrets_of(a).values())
-        assert {getattr(line, "check", None) for line in lines} == {"periodic"}
+
+        def periodic_lines() -> int:
+            """A new pooled connection may find it too (``check="connect"``) under load."""
+            lines = diverged_lines(caplog, *secrets_of(a).values())
+            return sum(getattr(line, "check", None) == "periodic" for line in lines)
+
+        await eventually(lambda: periodic_lines() >= 2, what="the line repeated by the next check")
 
 
 # -- Configured secrets that differ: rotation ----------------------------------------------
