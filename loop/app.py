@@ -36,6 +36,7 @@ from loop.routes import (
     signalling,
     websocket,
 )
+from loop.routes import openapi as openapi_routes
 from loop.routes import rooms as room_routes
 from loop.services import Services as Services
 from loop.services import services as services
@@ -51,6 +52,7 @@ def api_routes() -> list[BaseRoute]:
     """Every route served both at ``/`` and under ``/v0`` (loop-api.md §1.1)."""
     return [
         *dockerflow.routes,
+        *openapi_routes.routes,
         *registration.routes,
         *accounts.routes,
         *room_routes.routes,
@@ -115,6 +117,9 @@ def create_app(
     app.state.settings = settings
     app.state.prometheus = prometheus
     app.state.max_body_size = settings.max_body_size
+    app.state.openapi = openapi_routes.describe(
+        app.routes, settings
+    )  # before mounting the gateway
     if settings.msisdn.mount:
         gateway_mount.mount(app, settings, clock=clock)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+from loop.admin.cli import main as admin_main
 from loop.app import create_app
 from loop.config import SAMPLE_HEADER, Settings, load_settings
 from loop.msisdn.config import load_msisdn_settings
@@ -12,6 +13,11 @@ from loop.runner import run, serve_app
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``loop-server admin ...`` runs the operator's commands (:mod:`loop.admin`); anything
+    else starts the server."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["admin"]:
+        return admin_main(arguments[1:])
     return run(
         argv,
         prog="loop-server",

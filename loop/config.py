@@ -357,8 +357,9 @@ class MetricsSettings:
     host: str = "127.0.0.1"
     """Address of that separate metrics listener."""
     refresh_interval: float = 15.0
-    """Seconds between two readings of the storage's figures (rooms, participants...) for
-    the ``loop_store_*`` gauges; a scrape never waits on the storage."""
+    """Seconds between two readings of the rooms in use and their participants for the
+    ``loop_rooms_active`` and ``loop_participants_active`` gauges; a scrape never waits on
+    the storage."""
     statsd_url: str = ""
     """``udp://host[:port]`` of a (Dog)StatsD collector; empty: no statsd."""
 

@@ -12,8 +12,8 @@ One :class:`PrometheusMetrics` per app holds the collectors:
 * ``loop_events_total{name, tags}`` and ``loop_event_duration_seconds{name, tags}``: the
   statsd-style events the server already counts (push deliveries and their outcomes,
   heartbeats, dropped notifications), through the :class:`~loop.metrics.Metrics` protocol;
-* ``loop_store_*``: rooms, participants, sessions and calls in the storage, refreshed by a
-  background job (a scrape never waits on the storage);
+* ``loop_rooms_active`` and ``loop_participants_active``: rooms in use and the people in
+  them, read from the storage by a background job (a scrape never waits on the storage);
 * the process's CPU, memory and file descriptors.
 
 Several worker processes (``PROMETHEUS_MULTIPROC_DIR`` set before start, as
@@ -25,7 +25,6 @@ cannot be summed.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 
 from prometheus_client import (
     CollectorRegistry,
@@ -53,8 +52,6 @@ KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 
 BACKEND_ERRNO = 201
 """loop-api.md §1.5: any backend failure during a request."""
-
-STORE_FIGURES = ("rooms", "participants", "sessions", "users", "calls", "call_urls")
 
 
 def multiprocess() -> bool:
@@ -117,15 +114,18 @@ class PrometheusMetrics:
             multiprocess_mode="livemostrecent",
             registry=registry,
         )
-        self.store = {
-            figure: Gauge(
-                f"loop_store_{figure}",
-                f"{figure.replace('_', ' ').capitalize()} held by the storage now.",
-                multiprocess_mode="mostrecent",
-                registry=registry,
-            )
-            for figure in STORE_FIGURES
-        }
+        self.rooms_active = Gauge(
+            "loop_rooms_active",
+            "Rooms with at least one participant, as the storage last said.",
+            multiprocess_mode="mostrecent",
+            registry=registry,
+        )
+        self.participants_active = Gauge(
+            "loop_participants_active",
+            "Participants in rooms, as the storage last said.",
+            multiprocess_mode="mostrecent",
+            registry=registry,
+        )
         self._round_trips_seen = 0
         if not multiprocess():
             ProcessCollector(registry=registry)
@@ -153,10 +153,9 @@ class PrometheusMetrics:
             self.round_trips.inc(total - self._round_trips_seen)
         self._round_trips_seen = total
 
-    def store_figures(self, figures: Iterable[tuple[str, int]]) -> None:
-        for figure, value in figures:
-            if figure in self.store:
-                self.store[figure].set(value)
+    def activity(self, rooms: int, participants: int) -> None:
+        self.rooms_active.set(rooms)
+        self.participants_active.set(participants)
 
     # -- the Metrics protocol (loop.metrics) -----------------------------------------------
 

@@ -197,11 +197,18 @@ class Services:
 
     async def watch_figures(self) -> None:
         """Keep the Prometheus figures current, a background job: the storage's round trips
-        (every process its own) and what it holds, read every ``metrics.refresh_interval``
-        seconds so that a scrape never waits on the storage."""
+        (every process its own) and the rooms in use, read every
+        ``metrics.refresh_interval`` seconds so that a scrape never waits on the storage.
+        A failed reading keeps the last figures (the outage shows in the error counts)."""
         if self.prometheus is None:
             return
         while True:
+            try:
+                activity = await self.storage.activity(now=self.clock.now())
+            except BackendError:
+                pass
+            else:
+                self.prometheus.activity(activity.rooms, activity.participants)
             self.prometheus.sync_round_trips(self.storage.stats.round_trips)
             await asyncio.sleep(self.settings.metrics.refresh_interval)
 

@@ -24,7 +24,7 @@ checks them):
   round trip (:mod:`loop.storage.quotas`, shared by every concern).
 
 **One module per concern.** Each concern is the same four files (``<concern>`` being
-``sessions``, ``rooms``, ``calls``, ``accounts``, ``webpush`` or ``signalling``):
+``sessions``, ``rooms``, ``calls``, ``accounts``, ``webpush``, ``signalling`` or ``admin``):
 
 * ``loop/storage/<concern>.py``: its records, its domain errors (subclasses of
   :class:`StorageError`) and its narrow interface, an abstract class such as
@@ -50,6 +50,7 @@ import importlib
 from collections.abc import Mapping
 
 from loop.storage.accounts import AccountStorage, OAuthRecord
+from loop.storage.admin import AdminStorage
 from loop.storage.calls import CallStorage
 from loop.storage.errors import BackendError, StorageError
 from loop.storage.rooms import (
@@ -79,6 +80,7 @@ from loop.storage.webpush import WebPushStorage
 __all__ = [
     "TOPICS",
     "AccountStorage",
+    "AdminStorage",
     "BackendError",
     "CallStorage",
     "DEFAULT_TIMEOUT",
@@ -124,6 +126,7 @@ class Storage(
     AccountStorage,
     WebPushStorage,
     SignallingStorage,
+    AdminStorage,
     abc.ABC,
 ):
     """Every concern on one backend, plus the backend's own lifecycle. Every method is a

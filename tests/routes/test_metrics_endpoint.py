@@ -19,6 +19,7 @@ from tests.support.client import LoopClient, assert_error
 from tests.support.ports import free_port
 from tests.support.redis_server import redis_process
 from tests.support.rooms import ROOM, harness_with
+from tests.support.waiting import eventually
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -178,3 +179,25 @@ async def test_the_push_notifier_reports_to_prometheus(harness: Harness) -> None
     harness.services.push.metrics.incr("loop.push.dropped", tags=["rooms", "webpush"])
     found, _ = await scrape(harness)
     assert value(found, "loop_events_total", name="loop.push.dropped", tags="rooms,webpush") == 1
+
+
+async def test_rooms_in_use_and_their_participants_are_gauged(storage_url: str) -> None:
+    """Read from the storage by the background job, not by the scrape."""
+    metrics = MetricsSettings(refresh_interval=0.05)
+    settings = make_settings(storage_url, metrics=metrics)
+    async with (
+        running_app(settings, background_jobs=True) as (app, _, clock),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://h") as http,
+    ):
+        client = LoopClient(http, clock)
+        owner = await client.register()
+        token = (await client.post("/rooms", json=ROOM, hawk=owner)).json()["roomToken"]
+        join = {"action": "join", "displayName": "Bob", "clientMaxSize": 2}
+        assert (await client.post(f"/rooms/{token}", json=join)).status_code == 200
+
+        async def gauged() -> bool:
+            found = samples((await http.get("/metrics")).text)
+            active = value(found, "loop_rooms_active"), value(found, "loop_participants_active")
+            return active == (1, 1)
+
+        await eventually(gauged, what="one room in use with one participant")

@@ -17,6 +17,9 @@ from loop.web.server import derived_connection_cap
 from tests.server.clients import FILE_LIMIT
 from tests.support.servers import limit_open_files
 
+SMS = {"MSISDN_SMS_GATEWAYS__LOG__PRIORITY": "1"}
+"""The gateway refuses to start without an SMS provider."""
+
 
 def test_both_services_read_the_server_section() -> None:
     assert load_settings(environ={}).server == ServerSettings(
@@ -29,7 +32,7 @@ def test_both_services_read_the_server_section() -> None:
     )
     loop = load_settings(environ={"LOOP_SERVER__HEADER_TIMEOUT": "2.5"})
     assert loop.server.header_timeout == 2.5
-    msisdn = load_msisdn_settings(environ={"MSISDN_SERVER__DRAIN_TIMEOUT": "3"})
+    msisdn = load_msisdn_settings(environ={**SMS, "MSISDN_SERVER__DRAIN_TIMEOUT": "3"})
     assert msisdn.server.drain_timeout == 3.0
 
 
@@ -51,7 +54,7 @@ def test_bad_server_settings_are_refused(key: str, value: str, error: str) -> No
         load_settings(environ={f"LOOP_SERVER__{key}": value})
     assert str(refused.value) == error
     with pytest.raises(ConfigError) as refused:
-        load_msisdn_settings(environ={f"MSISDN_SERVER__{key}": value})
+        load_msisdn_settings(environ={**SMS, f"MSISDN_SERVER__{key}": value})
     assert str(refused.value) == error
 
 

@@ -28,6 +28,7 @@ from redis.exceptions import NoScriptError
 from loop.storage import DEFAULT_TIMEOUT, BackendError, Storage
 from loop.storage.redis import keys
 from loop.storage.redis.accounts import RedisAccountStorage
+from loop.storage.redis.admin import RedisAdminStorage
 from loop.storage.redis.calls import RedisCallStorage
 from loop.storage.redis.codec import number
 from loop.storage.redis.errors import DRIVER_ERRORS, wrap_redis_error
@@ -52,6 +53,7 @@ class RedisStorage(
     RedisAccountStorage,
     RedisWebPushStorage,
     RedisSignallingStorage,
+    RedisAdminStorage,
     Storage,
 ):
     """:class:`Storage` on one Redis database shared by every server process: the concern

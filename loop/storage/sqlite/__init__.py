@@ -31,6 +31,7 @@ from loop.storage import DEFAULT_TIMEOUT, BackendError, Storage
 from loop.storage.secrets import FINGERPRINT, SecretsDiverged
 from loop.storage.sqlite import quotas
 from loop.storage.sqlite.accounts import SQLiteAccountStorage
+from loop.storage.sqlite.admin import SQLiteAdminStorage
 from loop.storage.sqlite.calls import SQLiteCallStorage
 from loop.storage.sqlite.codec import json_list
 from loop.storage.sqlite.errors import wrap_sqlite_error
@@ -71,6 +72,7 @@ class SQLiteStorage(
     SQLiteAccountStorage,
     SQLiteWebPushStorage,
     SQLiteSignallingStorage,
+    SQLiteAdminStorage,
     Storage,
 ):
     """The concern mixins on the plumbing below (``_transaction``, ``_run``, the purge) and

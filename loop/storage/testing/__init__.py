@@ -16,6 +16,7 @@ Time is always an argument: no test sleeps, each moves ``now`` instead.
 from __future__ import annotations
 
 from loop.storage.testing.accounts import AccountContract
+from loop.storage.testing.admin import AdminContract
 from loop.storage.testing.calls import CallContract
 from loop.storage.testing.faults import FaultContract
 from loop.storage.testing.lifecycle import (
@@ -42,12 +43,14 @@ class StorageContract(
     FaultContract,
     SignallingContract,
     QuotaContract,
+    AdminContract,
 ):
     """Everything a backend must do; subclass it as ``Test<Backend>Storage``."""
 
 
 __all__ = [
     "AccountContract",
+    "AdminContract",
     "CallContract",
     "FaultContract",
     "LifecycleContract",

@@ -10,7 +10,7 @@ import pytest
 
 from loop.storage import BackendError, Storage
 from loop.storage.secrets import FINGERPRINT
-from loop.storage.testing import accounts, calls, rooms, sessions, signalling, webpush
+from loop.storage.testing import accounts, admin, calls, rooms, sessions, signalling, webpush
 from loop.storage.testing.factories import T0
 
 Call = Callable[[Storage], Awaitable[Any]]
@@ -26,6 +26,7 @@ CALLS: dict[str, Call] = {
     **accounts.FAULT_CALLS,
     **webpush.FAULT_CALLS,
     **signalling.FAULT_CALLS,
+    **admin.FAULT_CALLS,
 }
 """Every :class:`~loop.storage.Storage` method but ``close`` and ``ping``: each concern's
 contract module lists its own in ``FAULT_CALLS``."""
