@@ -25,7 +25,17 @@ from loop.config import Settings
 from loop.media import MediaProvider
 from loop.media.webrtc import WebRTCProvider
 from loop.msisdn import mount as gateway_mount
-from loop.routes import accounts, calls, dockerflow, pages, registration, signalling, websocket
+from loop.prometheus import MetricsListener, PrometheusMetrics
+from loop.routes import (
+    accounts,
+    calls,
+    dockerflow,
+    metrics,
+    pages,
+    registration,
+    signalling,
+    websocket,
+)
 from loop.routes import openapi as openapi_routes
 from loop.routes import rooms as room_routes
 from loop.services import Services as Services
@@ -53,8 +63,8 @@ def api_routes() -> list[BaseRoute]:
 
 def root_routes() -> list[BaseRoute]:
     """Routes served only at the root, before the API's: the owner's web client at ``/``
-    (for browsers) and the call-progress websocket (loop-api.md §1.1)."""
-    return [*pages.home_routes, *websocket.routes]
+    (for browsers), the call-progress websocket (loop-api.md §1.1) and ``/metrics``."""
+    return [*pages.home_routes, *websocket.routes, *metrics.routes]
 
 
 def page_routes() -> list[BaseRoute]:
@@ -73,6 +83,7 @@ def create_app(
     """Build the ASGI app. Backends are opened in the lifespan, or by :func:`open_app`."""
     clock = clock or SystemClock()
     routes = api_routes()
+    prometheus = PrometheusMetrics() if settings.metrics.prometheus else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -97,12 +108,14 @@ def create_app(
                 allowed_origins=settings.allowed_origins,
                 retry_after=settings.retry_after,
                 trusted_proxies=settings.trusted_proxies,
+                prometheus=prometheus,
             )
         ],
         exception_handlers=_exception_handlers(settings),
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.prometheus = prometheus
     app.state.max_body_size = settings.max_body_size
     app.state.openapi = openapi_routes.describe(
         app.routes, settings
@@ -126,7 +139,11 @@ async def open_app(
         clock=clock,
         storage_backend=storage_backend,
         media_provider=media_provider,
+        prometheus=app.state.prometheus,
     )
+    if svc.prometheus is not None and svc.settings.metrics.port:
+        metrics = svc.settings.metrics
+        svc.metrics_listener = MetricsListener(svc.prometheus, metrics.host, metrics.port)
     app.state.services = svc
     app.state.signalling = signalling = Signalling(svc)
     if isinstance(svc.media, WebRTCProvider):
@@ -134,6 +151,7 @@ async def open_app(
     if background_jobs:
         svc.spawn(rooms.watch_participant_expiry(svc))
         svc.spawn(svc.watch_secrets())
+        svc.spawn(svc.watch_figures())
         if isinstance(svc.media, WebRTCProvider):
             svc.spawn(signalling.watch())
     return svc

@@ -342,8 +342,26 @@ class PushSettings:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class MetricsSettings:
+    """Prometheus metrics at ``/metrics`` (README "Metrics"), and statsd as an option."""
+
+    prometheus: bool = True
+    """Count requests, latency, websockets, storage and push outcomes for Prometheus."""
+    allowed_addresses: list[str] = dataclasses.field(
+        default_factory=lambda: ["127.0.0.0/8", "::1/128"]
+    )
+    """Clients (addresses or CIDR blocks; behind ``trusted_proxies``, the forwarded client)
+    that may read ``/metrics``; others get 403. Loopback only by default."""
+    port: int = 0
+    """Serve the metrics on this port of ``host`` instead of the app's ``/metrics`` (which
+    then answers 404). 0: the app's own port."""
+    host: str = "127.0.0.1"
+    """Address of that separate metrics listener."""
+    refresh_interval: float = 15.0
+    """Seconds between two readings of the rooms in use and their participants for the
+    ``loop_rooms_active`` and ``loop_participants_active`` gauges; a scrape never waits on
+    the storage."""
     statsd_url: str = ""
-    """``udp://host[:port]`` of a (Dog)StatsD collector; empty disables metrics."""
+    """``udp://host[:port]`` of a (Dog)StatsD collector; empty: no statsd."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -644,6 +662,7 @@ def validate(settings: Settings) -> None:
     checks += _limits_checks(settings)
     checks += _webrtc_checks(settings.webrtc)
     checks += shared_checks(settings.storage.url, settings.trusted_proxies)
+    checks += _metrics_checks(settings.metrics)
     checks += server_checks(settings.server)
     prefix = settings.msisdn.prefix
     checks.append(
@@ -670,6 +689,19 @@ def _limits_checks(settings: Settings) -> list[tuple[bool, str]]:
     for name, (limit, period) in windows.items():
         checks.append((limit >= 0, f"{name}: must not be negative"))
         checks.append((period > 0, f"{name}_period: must be positive"))
+    return checks
+
+
+def _metrics_checks(metrics: MetricsSettings) -> list[tuple[bool, str]]:
+    checks = [
+        (0 <= metrics.port <= 65535, "metrics.port: must be a port number, or 0"),
+        (metrics.refresh_interval > 0, "metrics.refresh_interval: must be positive"),
+    ]
+    for entry in metrics.allowed_addresses:
+        try:
+            ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            checks.append((False, f"metrics.allowed_addresses: {entry!r} is not an address"))
     return checks
 
 

@@ -41,6 +41,9 @@ class Metrics(Protocol):
     def gauge(self, name: str, value: float, *, tags: Tags = ()) -> None:
         """Set a gauge to ``value``."""
 
+    def close(self) -> None:
+        """Release what the sink holds (a socket); it is not used afterwards."""
+
 
 class NullMetrics:
     """Discards everything: the default when no metrics backend is configured."""
@@ -52,6 +55,9 @@ class NullMetrics:
         pass
 
     def gauge(self, name: str, value: float, *, tags: Tags = ()) -> None:
+        pass
+
+    def close(self) -> None:
         pass
 
 
@@ -81,6 +87,9 @@ class CountingMetrics:
             for (key, key_tags), value in self.counters.items()
             if key == name and wanted.issubset(key_tags)
         )
+
+    def close(self) -> None:
+        pass
 
     def reset(self) -> None:
         self.counters.clear()
@@ -122,15 +131,42 @@ class StatsdMetrics:
             pass  # metrics are best-effort: never fail the caller
 
 
-def from_settings(settings: MetricsSettings) -> Metrics:
-    """``StatsdMetrics`` when ``statsd_url`` is set, else ``NullMetrics``."""
-    if not settings.statsd_url:
+class TeeMetrics:
+    """Sends every metric to each of several sinks (Prometheus and statsd together)."""
+
+    def __init__(self, sinks: Sequence[Metrics]) -> None:
+        self.sinks = tuple(sinks)
+
+    def incr(self, name: str, value: int = 1, *, tags: Tags = ()) -> None:
+        for sink in self.sinks:
+            sink.incr(name, value, tags=tags)
+
+    def timing(self, name: str, ms: float, *, tags: Tags = ()) -> None:
+        for sink in self.sinks:
+            sink.timing(name, ms, tags=tags)
+
+    def gauge(self, name: str, value: float, *, tags: Tags = ()) -> None:
+        for sink in self.sinks:
+            sink.gauge(name, value, tags=tags)
+
+    def close(self) -> None:
+        for sink in self.sinks:
+            sink.close()
+
+
+def from_settings(settings: MetricsSettings, *also: Metrics) -> Metrics:
+    """What the server's events go to: ``StatsdMetrics`` when ``statsd_url`` is set, and
+    ``also`` (the app's Prometheus collectors); ``NullMetrics`` when neither."""
+    sinks = list(also)
+    if settings.statsd_url:
+        host, port = parse_statsd_url(settings.statsd_url)
+        try:
+            sinks.append(StatsdMetrics(host, port))
+        except OSError as exc:
+            raise ConfigError(f"metrics.statsd_url: cannot resolve {host!r}: {exc}") from None
+    if not sinks:
         return NullMetrics()
-    host, port = parse_statsd_url(settings.statsd_url)
-    try:
-        return StatsdMetrics(host, port)
-    except OSError as exc:
-        raise ConfigError(f"metrics.statsd_url: cannot resolve {host!r}: {exc}") from None
+    return sinks[0] if len(sinks) == 1 else TeeMetrics(sinks)
 
 
 def parse_statsd_url(url: str) -> tuple[str, int]:

@@ -28,8 +28,9 @@ from loop.clock import Clock, SystemClock
 from loop.config import GENERATED_SECRETS, VAPID_SECRET, ConfigError, Settings
 from loop.media import MediaProvider
 from loop.media import from_settings as media_from_settings
-from loop.metrics import Metrics, StatsdMetrics
+from loop.metrics import Metrics
 from loop.metrics import from_settings as metrics_from_settings
+from loop.prometheus import MetricsListener, PrometheusMetrics
 from loop.push import PushNotifier, vapid
 from loop.storage import (
     AccountStorage,
@@ -138,6 +139,9 @@ class Services:
     http: httpx.AsyncClient
     """Shared client for outgoing HTTP (verifiers, OAuth, push): one connection pool."""
     metrics: Metrics
+    prometheus: PrometheusMetrics | None = None
+    metrics_listener: MetricsListener | None = None
+    """The metrics' own port (``metrics.port``), when set."""
     background: set[asyncio.Task[None]] = dataclasses.field(default_factory=set)
 
     @classmethod
@@ -148,6 +152,7 @@ class Services:
         clock: Clock | None = None,
         storage_backend: Storage | None = None,
         media_provider: MediaProvider | None = None,
+        prometheus: PrometheusMetrics | None = None,
     ) -> Services:
         """Open the backends, then fill in secrets that were not configured (generated
         once and kept by the storage, so every process and restart agrees on them), and
@@ -163,7 +168,7 @@ class Services:
             raise
         clock = clock or SystemClock()
         http = httpx.AsyncClient(timeout=settings.push.timeout, follow_redirects=False)
-        metrics = metrics_from_settings(settings.metrics)
+        metrics = metrics_from_settings(settings.metrics, *([prometheus] if prometheus else []))
         return cls(
             settings=settings,
             clock=clock,
@@ -174,6 +179,7 @@ class Services:
             ),
             http=http,
             metrics=metrics,
+            prometheus=prometheus,
         )
 
     async def watch_secrets(self) -> None:
@@ -188,6 +194,23 @@ class Services:
                 await self.storage.check_secrets()
             except BackendError:
                 pass  # requests report the outage themselves; the next check retries
+
+    async def watch_figures(self) -> None:
+        """Keep the Prometheus figures current, a background job: the storage's round trips
+        (every process its own) and the rooms in use, read every
+        ``metrics.refresh_interval`` seconds so that a scrape never waits on the storage.
+        A failed reading keeps the last figures (the outage shows in the error counts)."""
+        if self.prometheus is None:
+            return
+        while True:
+            try:
+                activity = await self.storage.activity(now=self.clock.now())
+            except BackendError:
+                pass
+            else:
+                self.prometheus.activity(activity.rooms, activity.participants)
+            self.prometheus.sync_round_trips(self.storage.stats.round_trips)
+            await asyncio.sleep(self.settings.metrics.refresh_interval)
 
     @property
     def signals(self) -> SignallingStorage:
@@ -216,8 +239,11 @@ class Services:
         await self.media.close()
         await self.http.aclose()
         await self.storage.close()
-        if isinstance(self.metrics, StatsdMetrics):
-            self.metrics.close()
+        self.metrics.close()
+        if self.metrics_listener is not None:
+            self.metrics_listener.close()
+        if self.prometheus is not None:
+            self.prometheus.process_exited()
 
 
 async def _agree_on_secrets(backend: Storage, settings: Settings) -> Settings:

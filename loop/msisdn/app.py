@@ -82,6 +82,7 @@ def create_gateway_app(
             clock=clock,
             allowed_origins=settings.allowed_origins,
             retry_after=settings.retry_after,
+            trusted_proxies=settings.trusted_proxies,
         )
     ]
     app = Starlette(

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from loop.config import Settings
-from loop.routes import accounts, calls, dockerflow, pages, registration, rooms
+from loop.routes import accounts, calls, dockerflow, metrics, pages, registration, rooms
 from loop.routes import schemas as s
 from loop.web.openapi import Answer, Auth, Operation, Query, Schema, document
 from loop.web.requests import json_response
@@ -94,6 +94,13 @@ DECLARATIONS: dict[Callable[..., Any], Operation] = {
     ),
     openapi_json: Operation(
         "This document.", Auth.NONE, {200: _json("The OpenAPI document.", s.DOCUMENT)}
+    ),
+    metrics.metrics: Operation(
+        "Prometheus metrics (loopback clients, or metrics.allowed_addresses).",
+        Auth.NONE,
+        {200: Answer("The exposition, text format 0.0.4.", s.STRING, media_type="text/plain")},
+        errors=(403, 404),
+        enabled=lambda settings: settings.metrics.prometheus,
     ),
     dockerflow.push_server_config: Operation(
         "The push server to use.", Auth.NONE, {200: _json("Push configuration.", s.PUSH_CONFIG)}

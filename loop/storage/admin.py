@@ -175,6 +175,16 @@ class StoreFigures:
     """Redis only: the database's key count."""
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Activity:
+    """Who is in a room right now: cheap enough to read every few seconds (the metrics
+    job), unlike :class:`StoreFigures`."""
+
+    rooms: int
+    """Live rooms with at least one live participant."""
+    participants: int
+
+
 class AdminStorage(abc.ABC):
     """Operator work on a whole store. Unlike the request path, these may take long
     (they read or write everything), so they are only run by ``loop-server admin``."""
@@ -182,6 +192,11 @@ class AdminStorage(abc.ABC):
     @abc.abstractmethod
     async def figures(self, *, now: float) -> StoreFigures:
         """Count the live records and measure the store."""
+
+    @abc.abstractmethod
+    async def activity(self, *, now: float) -> Activity:
+        """Rooms in use and their participants, from the participant index alone (one
+        round trip, proportional to the people present, not to what the store holds)."""
 
     @abc.abstractmethod
     async def purge_expired(self, *, now: float) -> dict[str, int]:

@@ -12,7 +12,9 @@ message, and these concerns all act at the same place (the response start). It:
   it as ``X-Request-Id`` and puts it on every log line written while serving the request;
 * writes one MozLog ``request.summary`` line per request (``websocket.summary`` per socket),
   naming the route by its template (``/rooms/{token}``), never the path or query string
-  that carry tokens (issue 12.6), and the client by :func:`~loop.web.clients.client_address`.
+  that carry tokens (issue 12.6), and the client by :func:`~loop.web.clients.client_address`;
+* counts the same in Prometheus (:mod:`loop.prometheus`): answers and their latency by
+  route template, websockets open.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from loop.clock import Clock
 from loop.jsonutil import dumps
 from loop.logging import request_id
+from loop.prometheus import PrometheusMetrics
 from loop.web.clients import CLIENT_KEY, client_address, parse_networks
 from loop.web.failures import ERRNO_KEY, last_resort
 
@@ -63,8 +66,10 @@ class LoopMiddleware:
         allowed_origins: Iterable[str],
         retry_after: int,
         trusted_proxies: Iterable[str] = (),
+        prometheus: PrometheusMetrics | None = None,
     ) -> None:
         self.app = app
+        self.prometheus = prometheus
         self.trusted_proxies = parse_networks(trusted_proxies)
         self.clock = clock
         origins = set(allowed_origins)
@@ -118,7 +123,12 @@ class LoopMiddleware:
                 raise
             status = await self._send_failure(scope, send_with_headers, exc)
         finally:
-            self._log_summary(scope, status, time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            self._log_summary(scope, status, elapsed)
+            if self.prometheus is not None:
+                template = route_template(scope)
+                errno = scope.get(ERRNO_KEY, 0)
+                self.prometheus.request(scope["method"], template, status, errno, elapsed)
 
     def _allowed(self, origin: bytes) -> bool:
         return self.any_origin or origin in self.allowed_origins
@@ -194,6 +204,8 @@ class LoopMiddleware:
                 kind = message["type"]
                 if kind == "websocket.accept":
                     status = 101
+                    if self.prometheus is not None:
+                        self.prometheus.websocket_opened(route_template(scope))
                 elif kind == "websocket.close":
                     status = 403
                 elif kind == "websocket.http.response.start":
@@ -204,6 +216,8 @@ class LoopMiddleware:
             await self.app(scope, receive, watch_handshake)
         finally:
             self._log_summary(scope, status or 500, time.perf_counter() - started)
+            if status == 101 and self.prometheus is not None:
+                self.prometheus.websocket_closed(route_template(scope))
 
     def _log_summary(self, scope: Scope, status: int, elapsed: float) -> None:
         if not logger.isEnabledFor(logging.INFO):

@@ -60,3 +60,16 @@ async def test_verify_code_attempts_per_session(make_env: Factory) -> None:
         assert_error(response, 400, 105, "Code error.")
     response = await env.client.post("/sms/verify_code", json={"code": "0" * 32}, hawk=session)
     assert_error(response, 429, 116, "Too Many Requests")
+
+
+async def test_behind_a_trusted_proxy_each_client_has_its_own_allowance(
+    make_env: Factory,
+) -> None:
+    """Every request comes from the proxy (10.0.0.1, the test transport's peer); the
+    allowance per address is the forwarded client's."""
+    env = await make_env(rate_limits=LIMITS, trusted_proxies=["10.0.0.0/8"])
+    alice, bob = {"X-Forwarded-For": "203.0.113.1"}, {"X-Forwarded-For": "203.0.113.2"}
+    for _ in range(3):
+        assert (await env.client.post("/register", headers=alice)).status_code == 200
+    assert_error(await env.client.post("/register", headers=alice), 429, 117, "Too Many Requests")
+    assert (await env.client.post("/register", headers=bob)).status_code == 200

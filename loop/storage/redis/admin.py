@@ -21,7 +21,7 @@ from typing import Any
 from redis.asyncio.client import Pipeline
 
 from loop.jsonutil import canonical
-from loop.storage.admin import Record, StoreFigures, expires_at
+from loop.storage.admin import Activity, Record, StoreFigures, expires_at
 from loop.storage.errors import BackendError
 from loop.storage.redis import keys
 from loop.storage.redis.codec import all_room_fields, decode_room, number
@@ -98,6 +98,15 @@ class RedisAdminStorage(RedisPlumbing):
         return list(await pipe.execute())
 
     # -- figures ---------------------------------------------------------------------------
+
+    @_wrap
+    async def activity(self, *, now: float) -> Activity:
+        self._count()
+        members = await self._lane.execute(
+            "ZRANGEBYSCORE", keys.PARTICIPANT_EXPIRY, f"({number(now)}", "+inf"
+        )
+        rooms = {_text(member).split(" ", 1)[0] for member in members}
+        return Activity(rooms=len(rooms), participants=len(members))
 
     @_wrap
     async def figures(self, *, now: float) -> StoreFigures:
@@ -518,3 +527,7 @@ _WRITERS = {
     "call_url": _write_call_url,
     "call": _write_call,
 }
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Generator, Sequence
 from typing import Any
 
-from loop.storage.admin import Record, StoreFigures, expires_at
+from loop.storage.admin import Activity, Record, StoreFigures, expires_at
 from loop.storage.errors import BackendError
 from loop.storage.sqlite.codec import dumps, to_participant, to_room
 from loop.storage.sqlite.errors import wrap_sqlite_error as _wrap
@@ -57,6 +57,9 @@ PURGES = {
 HOLDS_DATA = """SELECT EXISTS (SELECT 1 FROM sessions) OR EXISTS (SELECT 1 FROM rooms)
     OR EXISTS (SELECT 1 FROM deleted_rooms) OR EXISTS (SELECT 1 FROM call_urls)
     OR EXISTS (SELECT 1 FROM calls)"""
+
+ACTIVITY = """SELECT count(DISTINCT p.token), count(*) FROM participants p
+    JOIN rooms r ON r.token = p.token WHERE p.expires_at > :now AND r.expires_at > :now"""
 
 DATABASE_FILE = "PRAGMA database_list"
 """``(seq, name, file)`` rows; ``file`` is empty for an in-memory database."""
@@ -120,6 +123,12 @@ class SQLiteAdminStorage(SQLitePlumbing):
             return 0
         files = (path, f"{path}-wal", f"{path}-shm")
         return sum(os.path.getsize(name) for name in files if os.path.exists(name))
+
+    @_wrap
+    async def activity(self, *, now: float) -> Activity:
+        with self._transaction(write=False):
+            rooms, participants = self._run(ACTIVITY, {"now": now}).fetchone()
+        return Activity(rooms=rooms, participants=participants)
 
     @_wrap
     async def purge_expired(self, *, now: float) -> dict[str, int]:

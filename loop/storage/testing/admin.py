@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from loop.storage import NonceReplayed, OAuthRecord, Storage
-from loop.storage.admin import Record
+from loop.storage.admin import Activity, Record
 from loop.storage.testing.calls import RATE, make_call, make_url
 from loop.storage.testing.factories import (
     DELETED_TTL,
@@ -74,6 +74,15 @@ class AdminContract:
         assert (figures.rooms, figures.participants) == (1, 2)
         assert (figures.calls, figures.call_urls) == (1, 1)
         assert figures.size_bytes >= 0  # an in-memory SQLite database has no file
+
+    async def test_activity_counts_rooms_in_use_and_who_is_in_them(self, storage: Storage) -> None:
+        assert await storage.activity(now=T0) == Activity(rooms=0, participants=0)
+        await populate(storage)
+        await storage.create_room(make_room("room-2", owner="mac-bob"), now=T0)
+        await join(storage, "room-2", make_participant("p-3"))
+
+        assert await storage.activity(now=T0) == Activity(rooms=2, participants=4)
+        assert await storage.activity(now=T0 + 1) == Activity(rooms=2, participants=3)
 
     async def test_figures_of_an_empty_store_are_zero(self, storage: Storage) -> None:
         figures = await storage.figures(now=T0)
@@ -215,6 +224,7 @@ async def _drain(storage: Storage) -> None:
 
 FAULT_CALLS: dict[str, Callable[[Storage], Awaitable[Any]]] = {
     "figures": lambda s: s.figures(now=T0),
+    "activity": lambda s: s.activity(now=T0),
     "purge_expired": lambda s: s.purge_expired(now=T0),
     "export_records": _drain,
     "import_records": lambda s: s.import_records(
