@@ -147,23 +147,29 @@ class LimitsSettings:
     """Quotas and rate limits (decisions D12, D32), counted in storage so they hold across
     every process sharing it: at most ``<name>`` requests per ``<name>_period`` seconds
     (a fixed window opened by the first request), then 429 errno 117 with
-    ``Retry-After``. 0 disables a limit. Addresses are the peer's (only HMACs of them are
-    stored); the per-session limit on call URLs is ``call_urls.rate_limit``."""
+    ``Retry-After``. 0 disables a limit. Addresses are the client's (through
+    ``trusted_proxies``; only HMACs of them are stored); the per-session limit on call URLs
+    is ``call_urls.rate_limit``.
 
-    registrations_per_address: int = 60
+    On by default: what no real client does in bursts (calls, the rooms cap). Off by
+    default: registrations, room creation and joins, which a load test, a busy NAT or an
+    unconfigured proxy make in bursts from one address or session; a server open to the
+    Internet sets them (``docs/profiles/public.toml``)."""
+
+    registrations_per_address: int = 0
     """Sessions created without credentials (``POST /registration``,
     ``POST /fxa-oauth/params``)."""
     registrations_per_address_period: int = 60
     """Seconds of the ``registrations_per_address`` window."""
-    rooms_per_session: int = 60
+    rooms_per_session: int = 0
     """Rooms created."""
     rooms_per_session_period: int = 60
     """Seconds of the ``rooms_per_session`` window."""
-    rooms_per_user: int = 600
+    rooms_per_user: int = 0
     """Rooms created by one user, from all of their devices."""
     rooms_per_user_period: int = 3600
     """Seconds of the ``rooms_per_user`` window."""
-    joins_per_address: int = 120
+    joins_per_address: int = 0
     """Anonymous joins (link-clickers; a Hawk-signed join is not limited)."""
     joins_per_address_period: int = 60
     """Seconds of the ``joins_per_address`` window."""

@@ -178,8 +178,8 @@ def test_limits_are_read_as_windows_and_zero_disables_one() -> None:
     environ = {"LOOP_LIMITS__ROOMS_PER_USER": "0", "LOOP_LIMITS__JOINS_PER_ADDRESS": "7"}
     windows = load_settings(environ=environ).limits.windows()
     assert windows == {
-        "registrations_per_address": (60, 60),
-        "rooms_per_session": (60, 60),
+        "registrations_per_address": (0, 60),
+        "rooms_per_session": (0, 60),
         "rooms_per_user": (0, 3600),
         "joins_per_address": (7, 60),
         "calls_per_session": (60, 60),
