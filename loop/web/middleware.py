@@ -20,7 +20,7 @@ message, and these concerns all act at the same place (the response start). It:
 from __future__ import annotations
 
 import logging
-import os
+import random
 import re
 import time
 from collections.abc import Iterable
@@ -256,12 +256,13 @@ def route_template(scope: Scope) -> str:
 
 
 def _request_id(scope: Scope) -> str:
-    """The client's sane ``X-Request-Id``, else 128 random bits in hex (a uuid4's shape at a
-    fifth of ``uuid.uuid4().hex``'s cost, paid on every request)."""
+    """The client's sane ``X-Request-Id``, else 128 random bits in hex (a uuid4's shape).
+    Not a secret, only unique: the process's PRNG, not a ``getrandom`` system call per
+    request (which took 3 % of a request's time under load, profiled with py-spy)."""
     given = _header(scope, b"x-request-id")
     if given is not None and _SANE_REQUEST_ID.fullmatch(given):
         return given.decode("ascii")
-    return os.urandom(16).hex()
+    return f"{random.getrandbits(128):032x}"  # the module's generator: re-seeded on fork
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
