@@ -1,8 +1,11 @@
 """Room-flow load benchmark: one server process per backend, measured from outside.
 
-Each virtual user loops over the flow the original server was measured on: register,
-create a room, join x3 (the owner and two anonymous link-clickers), refresh, GET, leave,
-delete, all Hawk-signed like Firefox signs them. The server runs as a separate process
+Each virtual user loops over the flow the original server was measured on (``--scenario
+rooms``): register, create a room, join x3 (the owner and two anonymous link-clickers),
+refresh, GET, leave, delete, all Hawk-signed like Firefox signs them. ``--scenario
+startup`` is a Firefox start as the original's own load test weighed it (95 % of its
+traffic): ``GET /push-server-config``, ``POST /registration`` with SimplePush URLs (a new
+session), ``GET /rooms`` signed with it. The server runs as a separate process
 (``loop-server``, one worker, production settings); the load generator is a lean
 keep-alive HTTP/1.1 client on asyncio streams so that, on a small machine, the client is
 not what is measured.
@@ -45,6 +48,8 @@ from tests.support.ports import free_port  # noqa: E402
 from tests.support.redis_server import redis_server  # noqa: E402
 
 HOST = "127.0.0.1"
+PUSH_URL = "https://push.example.invalid/update/bench"
+"""The SimplePush URL the startup flow registers (registering notifies nobody)."""
 
 
 class Connection:
@@ -136,7 +141,14 @@ class VirtualUser:
             self.errors.append(f"{method} {path}: {status} {response[:200]!r}")
         return response_headers, json.loads(response) if response else None
 
-    async def flow(self) -> None:
+    async def startup(self) -> None:
+        await self.call("GET", "/push-server-config", 200)
+        registration = {"simplePushURLs": {"calls": PUSH_URL, "rooms": PUSH_URL}}
+        headers, _ = await self.call("POST", "/registration", 200, registration)
+        session = HawkSigner(headers["hawk-session-token"], self.port)
+        await self.call("GET", "/rooms", 200, signer=session)
+
+    async def rooms(self) -> None:
         headers, _ = await self.call("POST", "/registration", 200, {})
         owner = HawkSigner(headers["hawk-session-token"], self.port)
         _, room = await self.call(
@@ -162,7 +174,7 @@ class VirtualUser:
 
 
 async def run_load(
-    port: int, concurrency: int, duration: float
+    port: int, concurrency: int, duration: float, scenario: str = "rooms"
 ) -> tuple[list[float], list[str], float]:
     latencies: list[float] = []
     errors: list[str] = []
@@ -171,8 +183,9 @@ async def run_load(
     async def user_loop() -> None:
         user = VirtualUser(port, latencies, errors)
         try:
+            flow = user.startup if scenario == "startup" else user.rooms
             while time.perf_counter() < deadline:
-                await user.flow()
+                await flow()
         finally:
             user.conn.close()
 
@@ -270,7 +283,7 @@ def report(
 
 
 def bench(
-    backend: str, concurrency: int, duration: float, repeat: int, workdir: Path
+    backend: str, concurrency: int, duration: float, repeat: int, workdir: Path, scenario: str
 ) -> dict[str, Any]:
     """Measure ``repeat`` windows of ``duration`` seconds on one server; requests/s is the
     median window (a shared machine is noisy), latencies are pooled."""
@@ -282,7 +295,7 @@ def bench(
         else:
             storage_url = f"sqlite:///{workdir / 'bench.db'}"
         with server_process(storage_url, port, log_path) as server:
-            warmup, _, _ = asyncio.run(run_load(port, concurrency, 2))
+            warmup, _, _ = asyncio.run(run_load(port, concurrency, 2, scenario))
             if backend == "redis":
                 import redis
 
@@ -292,7 +305,7 @@ def bench(
             cpu_before = cpu_seconds(server.pid)
             for _ in range(repeat):
                 window, window_errors, window_elapsed = asyncio.run(
-                    run_load(port, concurrency, duration)
+                    run_load(port, concurrency, duration, scenario)
                 )
                 rates.append(len(window) / window_elapsed)
                 latencies += window
@@ -321,11 +334,15 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--duration", type=float, default=10, help="seconds per window")
     parser.add_argument("--repeat", type=int, default=3, help="measured windows")
+    parser.add_argument("--scenario", choices=["rooms", "startup"], default="rooms")
     args = parser.parse_args()
     backends = ["sqlite", "redis"] if args.backend == "both" else [args.backend]
     with tempfile.TemporaryDirectory(prefix="loop-bench-") as tmp:
         for backend in backends:
-            result = bench(backend, args.concurrency, args.duration, args.repeat, Path(tmp))
+            result = bench(
+                backend, args.concurrency, args.duration, args.repeat, Path(tmp), args.scenario
+            )
+            result["scenario"] = args.scenario
             print(json.dumps(result))
     return 0
 
