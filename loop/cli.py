@@ -10,6 +10,7 @@ from loop.app import create_app
 from loop.config import SAMPLE_HEADER, Settings, load_settings
 from loop.msisdn.config import load_msisdn_settings
 from loop.runner import run, serve_app
+from loop.web.workers import ensure_metrics_directory
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,6 +42,8 @@ def load(path: str | None) -> Settings:
 
 
 def serve(settings: Settings) -> None:
+    if settings.server.workers > 1 and settings.metrics.prometheus:
+        ensure_metrics_directory()  # re-executes the command once, to sum the workers' figures
     serve_app(
         lambda: create_app(settings),
         host=settings.host,

@@ -401,6 +401,13 @@ class ServerSettings:
     """Seconds SIGTERM (or SIGINT) waits for requests in progress once it stopped accepting
     connections (websockets are told to reconnect at once, close code 1012); what remains
     is then cut and the process exits 0."""
+    workers: int = 1
+    """Processes serving the port (``--workers N``), each with its own event loop; what they
+    share lives in the storage, so several want Redis. Their Prometheus figures are summed
+    (README "Metrics")."""
+
+
+MAX_WORKERS = 64
 
 
 def server_checks(server: ServerSettings) -> list[tuple[bool, str]]:
@@ -412,6 +419,7 @@ def server_checks(server: ServerSettings) -> list[tuple[bool, str]]:
         (server.max_connections >= 0, "server.max_connections: must not be negative"),
         (server.reserved_files >= 0, "server.reserved_files: must not be negative"),
         (server.drain_timeout >= 0, "server.drain_timeout: must not be negative"),
+        (1 <= server.workers <= MAX_WORKERS, f"server.workers: from 1 to {MAX_WORKERS}"),
     ]
 
 

@@ -14,9 +14,11 @@ loader and the app differ.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.metadata
 import math
 import os
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -24,7 +26,7 @@ from typing import Any, TypeVar
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
-from loop.config import ConfigError, LoggingSettings, ServerSettings
+from loop.config import ConfigError, LoggingSettings, ServerSettings, server_checks
 from loop.logging import LOGGER_NAME, configure_logging
 from loop.settings_sample import sample_toml
 from loop.web.server import (
@@ -34,6 +36,7 @@ from loop.web.server import (
     protocol_class,
 )
 from loop.web.startup import StartupError, StartupGuard
+from loop.web.workers import run_workers
 
 SettingsT = TypeVar("SettingsT")
 
@@ -67,6 +70,8 @@ def run(
         return 0
     try:
         settings = load(args.config)
+        if args.workers is not None:
+            settings = with_workers(settings, args.workers)
     except ConfigError as exc:
         print(f"{prog}: configuration error: {exc}", file=sys.stderr)
         return CONFIG_ERROR_STATUS
@@ -149,8 +154,19 @@ def _serve(
         timeout_graceful_shutdown=math.ceil(limits.drain_timeout) + DRAIN_GRACE,
         **uvicorn_options,
     )
+    if server_settings.workers == 1:
+        _run_server(config, None)
+        return
+    status = run_workers(
+        server_settings.workers, config.bind_socket(), lambda bound: _run_server(config, bound)
+    )
+    if status:
+        sys.exit(status)
+
+
+def _run_server(config: uvicorn.Config, bound: socket.socket | None) -> None:
     server = DrainingServer(config)
-    server.run()
+    server.run(sockets=[bound] if bound is not None else None)
     if not server.started:
         sys.exit(STARTUP_FAILURE)
 
@@ -166,6 +182,16 @@ def connection_limits(server: ServerSettings) -> ConnectionLimits:
         max_connections=cap,
         drain_timeout=server.drain_timeout,
     )
+
+
+def with_workers(settings: SettingsT, workers: int) -> SettingsT:
+    """``settings`` with ``server.workers`` from ``--workers`` (both services have a
+    ``[server]`` section), checked like the setting."""
+    server = dataclasses.replace(settings.server, workers=workers)  # type: ignore[attr-defined]
+    for ok, message in server_checks(server):
+        if not ok:
+            raise ConfigError(message)
+    return dataclasses.replace(settings, server=server)  # type: ignore[type-var]
 
 
 def package_version() -> str:
@@ -192,4 +218,10 @@ def _parse_args(
         help="print every setting with its default and meaning (TOML), and exit",
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="processes serving the port (server.workers; several want Redis storage)",
+    )
     return parser.parse_args(argv)
