@@ -196,10 +196,11 @@ async def run_load(
 
 @contextlib.contextmanager
 def server_process(
-    storage_url: str, port: int, log_path: Path
+    storage_url: str, port: int, log_path: Path, workers: int = 1
 ) -> Iterator[subprocess.Popen[bytes]]:
     env = {
         **os.environ,
+        "LOOP_SERVER__WORKERS": str(workers),
         "LOOP_STORAGE__URL": storage_url,
         "LOOP_PORT": str(port),
         "LOOP_DATA_DIR": str(log_path.parent),
@@ -235,10 +236,17 @@ def wait_until_listening(port: int, process: subprocess.Popen[bytes]) -> None:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU the process has used (Linux ``/proc``): steadier than wall-clock
-    throughput when the machine is shared."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU the process and its live workers have used (Linux ``/proc``):
+    steadier than wall-clock throughput when the machine is shared."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid) or int(fields[1]) == pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def storage_stats(log_path: Path) -> dict[str, int]:
@@ -248,8 +256,10 @@ def storage_stats(log_path: Path) -> dict[str, int]:
         found = re.findall(r"round_trips=(\d+).*?commands=(\d+)", text)
     if not found:
         return {}
-    round_trips, commands = found[-1]
-    return {"round_trips": int(round_trips), "commands": int(commands)}
+    return {  # one line per worker process
+        "round_trips": sum(int(round_trips) for round_trips, _ in found),
+        "commands": sum(int(commands) for _, commands in found),
+    }
 
 
 def redis_executed_commands(url: str) -> int:
@@ -283,7 +293,13 @@ def report(
 
 
 def bench(
-    backend: str, concurrency: int, duration: float, repeat: int, workdir: Path, scenario: str
+    backend: str,
+    concurrency: int,
+    duration: float,
+    repeat: int,
+    workdir: Path,
+    scenario: str,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Measure ``repeat`` windows of ``duration`` seconds on one server; requests/s is the
     median window (a shared machine is noisy), latencies are pooled."""
@@ -294,7 +310,7 @@ def bench(
             storage_url = stack.enter_context(redis_server())
         else:
             storage_url = f"sqlite:///{workdir / 'bench.db'}"
-        with server_process(storage_url, port, log_path) as server:
+        with server_process(storage_url, port, log_path, workers) as server:
             warmup, _, _ = asyncio.run(run_load(port, concurrency, 2, scenario))
             if backend == "redis":
                 import redis
@@ -335,14 +351,22 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=10, help="seconds per window")
     parser.add_argument("--repeat", type=int, default=3, help="measured windows")
     parser.add_argument("--scenario", choices=["rooms", "startup"], default="rooms")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes")
     args = parser.parse_args()
     backends = ["sqlite", "redis"] if args.backend == "both" else [args.backend]
     with tempfile.TemporaryDirectory(prefix="loop-bench-") as tmp:
         for backend in backends:
             result = bench(
-                backend, args.concurrency, args.duration, args.repeat, Path(tmp), args.scenario
+                backend,
+                args.concurrency,
+                args.duration,
+                args.repeat,
+                Path(tmp),
+                args.scenario,
+                args.workers,
             )
             result["scenario"] = args.scenario
+            result["workers"] = args.workers
             print(json.dumps(result))
     return 0
 
