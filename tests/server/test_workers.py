@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 
 from loop.client import LoopClient
@@ -40,6 +41,7 @@ def children_of(pid: int) -> set[int]:
 
 @pytest.fixture
 def workers(redis_url: str, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
+    redis.Redis.from_url(redis_url).flushdb()  # no secrets fingerprint of an earlier test
     port = free_port()
     env = {
         "LOOP_PORT": str(port),
