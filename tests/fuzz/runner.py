@@ -136,8 +136,8 @@ def _resolved(value: Any, resolve: Callable[[Ref], Any]) -> Any:
     return value
 
 
-def headers_of(plan: Plan) -> dict[str, str]:
-    headers = {}
+def headers_of(plan: Plan) -> dict[str, str | bytes]:
+    headers: dict[str, str | bytes] = dict(plan.extra)
     if plan.content_type is not None:
         headers["Content-Type"] = plan.content_type
     if plan.accept is not None:
@@ -177,13 +177,14 @@ class World:
     async def send(self, plan: Plan) -> httpx.Response:
         url = httpx.URL(str(self.http.base_url).rstrip("/") + path_of(plan, self.resolve))
         content = content_of(plan, self.resolve)
-        headers: dict[str, Any] = headers_of(plan)
+        headers = headers_of(plan)
         authorization = self.authorize(plan, url, content)
         if authorization is not None:
             headers["Authorization"] = authorization
         if plan.auth == "tampered":
             content += b" "
-        response = await self.http.request(plan.method, url, content=content, headers=headers)
+        raw = [(k.encode(), v if isinstance(v, bytes) else v.encode()) for k, v in headers.items()]
+        response = await self.http.request(plan.method, url, content=content, headers=raw)
         where = f"{plan.method} {url} auth={plan.auth} body={content[:200]!r} headers={headers}"
         self.tally.record(plan, where, response, self.gateway, self.prescribed(plan, response))
         return response

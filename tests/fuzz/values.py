@@ -42,6 +42,8 @@ class Plan:
     auth: str
     """How the request authenticates: see the world's ``authorize``."""
     forged: str | bytes = ""
+    extra: tuple[tuple[str, str | bytes], ...] = ()
+    """Further headers, odd ones (``Content-Length``, ``Host``, ``Origin``…)."""
 
 
 SCALARS: list[Any] = [
@@ -99,6 +101,19 @@ AUTHS = [
     "guest", "guest", "guest", "registered", "registered", "participant", "none", "forged",
     "stale", "wrong-key", "tampered", "browserid",
 ]  # fmt: skip
+EXTRA_HEADERS: list[tuple[tuple[str, str | bytes], ...]] = [
+    (("Origin", "http://localhost:3000"),), (("Origin", "null"),), (("Origin", "x" * 3000),),
+    (("Accept-Language", "x" * 5000),), (("Accept-Language", ",,;q=x, ;"),),
+    (("Accept-Language", ""),), (("Host", ""),), (("Host", "a" * 3000),),
+    (("Host", "evil.example:99999"),), (("Host", b"\xc3\xa9.example"),),
+    (("Content-Length", "abc"),), (("Content-Length", "-1"),), (("Content-Length", "0"),),
+    (("Content-Length", "99999999999999999999"),), (("Content-Length", "1, 2"),),
+    (("Content-Encoding", "gzip"),), (("Transfer-Encoding", "chunked"),),
+    (("X-Forwarded-For", "::::, 999.1.1.1"),), (("X-Forwarded-Proto", "javascript"),),
+    (("User-Agent", "x" * 10_000),), (("Access-Control-Request-Method", "DELETE"),
+    ("Access-Control-Request-Headers", "x" * 200)), (("X-Request-Id", "\u00e9".encode()),),
+]  # fmt: skip
+"""Each is one set of odd headers; most requests carry none."""
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 HOSTILE_TOKENS = [
     "..", "%2e%2e", "../rooms", "%2F", "%00", "%ff%fe", "a" * 5000, "é", "\U0001f4a9",
@@ -127,6 +142,7 @@ def plans(
         "accept": st.sampled_from(ACCEPTS),
         "auth": st.sampled_from(AUTHS),
         "forged": st.sampled_from(FORGED),
+        "extra": st.one_of([st.just(())] * 4 + [st.sampled_from(EXTRA_HEADERS)]),
     }
     per_target = [
         st.builds(
