@@ -22,29 +22,32 @@ from hypothesis import HealthCheck, Phase, seed, settings
 from mohawk.base import EmptyValue
 
 from loop.clock import Clock
-from tests.fuzz.values import Plan, Ref
+from tests.fuzz.values import Plan, Ref, Spliced
 from tests.support.client import HawkSession
 
 REQUESTS = int(os.environ.get("LOOP_FUZZ_REQUESTS", "10000"))
 """Fuzz requests per backend (CI: 10 000; raise it for a long local run)."""
 SEED = int(os.environ.get("LOOP_FUZZ_SEED", "20261204"))
 F = TypeVar("F", bound=Callable[..., Any])
-BATCH = 10
-"""Requests per Hypothesis example: fewer examples, less generation overhead per request."""
 
 
-def fuzz_settings(test: F) -> F:
-    """Seeded and bounded: ``REQUESTS / BATCH`` examples, no deadline, no example
-    database, no shrinking (a run records failures instead of raising)."""
+def fuzz_settings(per_example: int) -> Callable[[F], F]:
+    """Seeded and bounded: enough examples of ``per_example`` requests for ``REQUESTS``,
+    no deadline, no example database, no shrinking (a run records failures instead of
+    raising them, so there is nothing to shrink)."""
     bounded = settings(
-        max_examples=-(-REQUESTS // BATCH),
+        max_examples=-(-REQUESTS // per_example),
         deadline=None,
         database=None,
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
-    )(test)
-    seeded: F = seed(SEED)(bounded)
-    return seeded
+    )
+
+    def decorate(test: F) -> F:
+        seeded: F = seed(SEED)(bounded(test))
+        return seeded
+
+    return decorate
 
 
 @dataclasses.dataclass
@@ -123,6 +126,8 @@ def path_of(plan: Plan, resolve: Callable[[Ref], str]) -> str:
 def content_of(plan: Plan, resolve: Callable[[Ref], Any]) -> bytes:
     if isinstance(plan.body, bytes):
         return plan.body
+    if isinstance(plan.body, Spliced):
+        return plan.body.text(json.dumps(_resolved(plan.body.body, resolve)))
     return json.dumps(_resolved(plan.body, resolve)).encode()
 
 

@@ -12,7 +12,6 @@ import pytest
 import redis
 from anyio.from_thread import start_blocking_portal
 from hypothesis import given
-from hypothesis import strategies as st
 
 from loop import browserid
 from loop.msisdn.app import create_gateway_app
@@ -25,8 +24,8 @@ from tests.fuzz.gateway_world import (
     gateway_world,
 )
 from tests.fuzz.routes import missing
-from tests.fuzz.runner import BATCH, REQUESTS, fuzz_settings
-from tests.fuzz.values import Plan, plans
+from tests.fuzz.runner import REQUESTS, fuzz_settings
+from tests.fuzz.values import Plan, rounds
 from tests.msisdn.conftest import gateway_settings
 from tests.support.sms_server import SmsServer
 
@@ -72,8 +71,8 @@ def test_no_request_gets_a_5xx(
         ) as (app, world):
             targets = gateway_targets(app)
 
-            @fuzz_settings
-            @given(st.lists(plans(targets, GOOD, QUERIES), min_size=BATCH, max_size=BATCH))
+            @fuzz_settings(per_example=len(targets))
+            @given(rounds(targets, GOOD, QUERIES))
             def run(batch: list[Plan]) -> None:
                 portal.call(world.send_all, batch)
 

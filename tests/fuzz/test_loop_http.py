@@ -17,13 +17,12 @@ from collections.abc import Iterator
 import pytest
 from anyio.from_thread import start_blocking_portal
 from hypothesis import given
-from hypothesis import strategies as st
 
 from loop.app import create_app
 from tests.fuzz.loop_world import ENDPOINTS, GOOD, PREFIXES, QUERIES, loop_targets, loop_world
 from tests.fuzz.routes import missing
-from tests.fuzz.runner import BATCH, REQUESTS, fuzz_settings
-from tests.fuzz.values import Plan, plans
+from tests.fuzz.runner import REQUESTS, fuzz_settings
+from tests.fuzz.values import Plan, rounds
 from tests.support.app import make_settings
 from tests.support.fxa_server import FxaServer
 from tests.support.identities import Certifier
@@ -58,8 +57,8 @@ def test_no_request_gets_a_5xx(
         ) as (app, world):
             targets = loop_targets(app)
 
-            @fuzz_settings
-            @given(st.lists(plans(targets, GOOD, QUERIES), min_size=BATCH, max_size=BATCH))
+            @fuzz_settings(per_example=len(targets))
+            @given(rounds(targets, GOOD, QUERIES))
             def run(batch: list[Plan]) -> None:
                 portal.call(world.send_all, batch)
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
+import random
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from hypothesis import strategies as st
 
 from tests.fuzz.routes import Target
+
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +30,27 @@ class Ref:
     index: int = 0
 
 
+OMIT = Ref("omit")
+"""A good value that is no value: the field is left out of the body."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Spliced:
+    """A body ``{"<field>": <literal>, ...body}`` (or ``{"<field>": {"value": <literal>}}``
+    when ``nested``): JSON text a Python value cannot express after ``dumps``."""
+
+    body: dict[str, Any]
+    field: str
+    literal: str
+    nested: bool
+
+    def text(self, rest: str) -> bytes:
+        """The bytes, ``rest`` being the body's JSON once its refs are resolved."""
+        value = f'{{"value": {self.literal}}}' if self.nested else self.literal
+        tail = "," + rest[1:] if len(rest) > 2 else "}"
+        return f'{{"{self.field}": {value}{tail}'.encode()
+
+
 @dataclasses.dataclass(frozen=True)
 class Plan:
     target: Target
@@ -36,7 +59,8 @@ class Plan:
     """What fills ``{token}``/``{path}``: a real one (:class:`Ref`) or hostile text."""
     query: str
     body: Any
-    """A JSON value (with :class:`Ref` inside), or ``bytes`` sent as they are."""
+    """A JSON value (with :class:`Ref` inside), a :class:`Spliced` one, or ``bytes`` sent
+    as they are."""
     content_type: str | None
     accept: str | None
     auth: str
@@ -53,7 +77,15 @@ SCALARS: list[Any] = [
     "\r\n", "\ud7ff\ue000", "\U0001f4a9", "\u202e", "<script>alert(1)</script>", "../..",
     "%00", "%ff", "a\u0000b", "ｆｕｌｌ", "١٢٣", "http://", "https://", "mailto:x@y",
 ]  # fmt: skip
-LEAF = st.sampled_from(SCALARS) | st.integers() | st.floats(allow_nan=False) | st.text(max_size=24)
+
+
+def pick(values: Sequence[T]) -> st.SearchStrategy[T]:
+    """``sampled_from`` without its repr: the lists hold 100 kB values, and Hypothesis
+    would print them all when it describes the strategy."""
+    return st.integers(0, len(values) - 1).map(values.__getitem__)
+
+
+LEAF = pick(SCALARS) | st.integers() | st.floats(allow_nan=False) | st.text(max_size=24)
 KEY = st.sampled_from(["", "a", "__proto__", "constructor", "\u0000", "é", "x" * 300])
 
 
@@ -82,11 +114,11 @@ RAW_BODIES = [
     b"{" + b" " * 100_001 + b"}",
 ]  # fmt: skip
 CONTENT_TYPES = [
-    "application/json", "application/json", "application/json", "application/json",
+    *["application/json"] * 7,
     "application/json; charset=utf-8", "application/x-www-form-urlencoded", "text/plain",
     "application/json; charset=latin-1", "multipart/form-data; boundary=x", "", None,
 ]  # fmt: skip
-ACCEPTS = [None] * 6 + [
+ACCEPTS = [None] * 8 + [
     "application/json", "*/*", "text/html", "text/html,application/xhtml+xml", "image/png",
     "application/*;q=0", "",
 ]  # fmt: skip
@@ -98,8 +130,8 @@ FORGED: list[str | bytes] = [
     "Bearer x", "Token x", "hawk id=x", b"Hawk \xe9\xff", b"Basic \xc3\xa9",
 ]  # fmt: skip
 AUTHS = [
-    "guest", "guest", "guest", "registered", "registered", "participant", "none", "forged",
-    "stale", "wrong-key", "tampered", "browserid",
+    *["guest"] * 3, *["registered"] * 3, "participant", "none", "forged", "stale",
+    "wrong-key", "tampered", "browserid",
 ]  # fmt: skip
 EXTRA_HEADERS: list[tuple[tuple[str, str | bytes], ...]] = [
     (("Origin", "http://localhost:3000"),), (("Origin", "null"),), (("Origin", "x" * 3000),),
@@ -126,36 +158,61 @@ QUERY_VALUES = [
 ]  # fmt: skip
 
 
-def plans(
+def rounds(
     targets: Sequence[Target],
     good: Mapping[str, st.SearchStrategy[Any]],
     queries: Sequence[str],
-) -> st.SearchStrategy[Plan]:
-    """One request to one of ``targets``; ``good`` gives a plausible value per field (so
-    most requests get past validation into the domain), ``queries`` the endpoint's own
-    query strings. Every strategy is built once, here: building them per draw costs more
-    than the requests."""
+) -> st.SearchStrategy[list[Plan]]:
+    """One request to each of ``targets``, in a random order: every route gets the same
+    share (Hypothesis would favour the first of a ``sampled_from``). Half the requests
+    are clean but for their body and path (signed JSON, no odd header), so they reach the
+    domain; the other half are hostile throughout. ``good`` gives a
+    plausible value per field (so most requests get past validation into the domain),
+    ``queries`` the app's own query strings. Every strategy is built once, here: building
+    them per draw costs more than the requests."""
     query = _query(list(queries))
-    common = {
+    wild = {
         "query": query,
         "content_type": st.sampled_from(CONTENT_TYPES),
         "accept": st.sampled_from(ACCEPTS),
         "auth": st.sampled_from(AUTHS),
-        "forged": st.sampled_from(FORGED),
-        "extra": st.one_of([st.just(())] * 4 + [st.sampled_from(EXTRA_HEADERS)]),
+        "forged": pick(FORGED),
+        "extra": st.one_of([st.just(())] * 3 + [pick(EXTRA_HEADERS)]),
+    }
+    clean = wild | {
+        "content_type": st.just("application/json"),
+        "accept": st.none(),
+        "auth": st.sampled_from(["guest", "registered", "registered", "participant"]),
+        "extra": st.just(()),
     }
     per_target = [
-        st.builds(
-            Plan,
-            target=st.just(target),
-            method=st.sampled_from([target.method] * 19 + METHODS),
-            prefix_token=_token(target.endpoint.token),
-            body=_body(target.endpoint.fields, dict(good)),
-            **common,
+        st.one_of(
+            st.builds(
+                Plan,
+                target=st.just(target),
+                method=st.just(target.method),
+                prefix_token=_token(target.endpoint.token),
+                body=_body(target.endpoint.fields, dict(good)),
+                **clean,
+            ),
+            st.builds(
+                Plan,
+                target=st.just(target),
+                method=st.sampled_from([target.method] * 9 + METHODS),
+                prefix_token=_token(target.endpoint.token),
+                body=_body(target.endpoint.fields, dict(good)),
+                **wild,
+            ),
         )
         for target in targets
     ]
-    return st.one_of(per_target)
+    return st.tuples(st.tuples(*per_target), st.randoms(use_true_random=False)).map(_shuffled)
+
+
+def _shuffled(drawn: tuple[tuple[Plan, ...], random.Random]) -> list[Plan]:
+    batch, rng = list(drawn[0]), drawn[1]
+    rng.shuffle(batch)
+    return batch
 
 
 @functools.cache
@@ -164,7 +221,7 @@ def _token(kind: str | None) -> st.SearchStrategy[Ref | str | None]:
         return st.none()
     real = st.builds(Ref, st.just(kind), st.integers(0, 3))
     text = st.text(min_size=1, max_size=30).map(lambda t: quote(t, safe=""))
-    return st.one_of(real, real, real, st.sampled_from(HOSTILE_TOKENS), text)
+    return st.one_of(real, real, real, real, pick(HOSTILE_TOKENS), text)
 
 
 def _query(queries: list[str]) -> st.SearchStrategy[str]:
@@ -177,45 +234,52 @@ def _query(queries: list[str]) -> st.SearchStrategy[str]:
 
 
 def _body(fields: tuple[str, ...], good: dict[str, st.SearchStrategy[Any]]) -> Any:
+    """Mostly objects of the endpoint's fields (two in three: every field, so requests
+    get through to the domain), else hostile JSON, raw bytes, or a spliced literal."""
     known = list(fields) or ["a"]
-    plain = _object(known, good)
+    full, some = _objects(known, good)
     return st.one_of(
-        plain,
-        plain,
-        plain,
-        hostile(tuple(known)),
-        st.sampled_from(RAW_BODIES),
-        _spliced(known, plain),
+        [full] * 4
+        + [some] * 2
+        + [hostile(tuple(known)), pick(RAW_BODIES)]
+        + [_spliced(known, full)]
     )
 
 
-def _object(
+def _objects(
     fields: list[str], good: dict[str, st.SearchStrategy[Any]]
-) -> st.SearchStrategy[dict[str, Any]]:
-    """An object of the endpoint's fields, each good (mostly) or hostile."""
+) -> tuple[st.SearchStrategy[dict[str, Any]], st.SearchStrategy[dict[str, Any]]]:
+    """Objects of the endpoint's fields, each value good (mostly) or hostile: one with
+    every field (but one, at times, hostile or left out), one with a random subset."""
     bad = hostile(tuple(fields))
     values = {
         key: st.one_of(good[key], good[key], good[key], bad) if key in good else bad
         for key in fields
     }
+    fine = {key: good.get(key, bad) for key in fields}
 
     @st.composite
-    def build(draw: st.DrawFn) -> dict[str, Any]:
-        keys = draw(st.lists(st.sampled_from(fields), unique=True, max_size=len(fields)))
-        return {key: draw(values[key]) for key in keys}
+    def full(draw: st.DrawFn) -> dict[str, Any]:
+        body = {key: draw(fine[key]) for key in fields}
+        body = {key: value for key, value in body.items() if value != OMIT}
+        spoilt = draw(st.sampled_from([None, None, *fields]))
+        if spoilt is not None:
+            if draw(st.booleans()):
+                body[spoilt] = draw(bad)
+            else:
+                body.pop(spoilt, None)
+        return body
 
-    return build()
+    @st.composite
+    def some(draw: st.DrawFn) -> dict[str, Any]:
+        keys = draw(st.lists(st.sampled_from(fields), unique=True, max_size=len(fields)))
+        body = {key: draw(values[key]) for key in keys}
+        return {key: value for key, value in body.items() if value != OMIT}
+
+    return full(), some()
 
 
 def _spliced(fields: list[str], plain: st.SearchStrategy[dict[str, Any]]) -> Any:
     """An object of good values with one raw literal (lone surrogate, 2**64, 1e400…)
-    spliced in, at the top or one level down: the bytes are sent as they are."""
-
-    def splice(body: dict[str, Any], field: str, literal: str, nested: bool) -> bytes:
-        text = json.dumps(body, default=str)  # refs become text: this body is raw anyway
-        spliced = f'{{"{field}": {{"value": {literal}}}' if nested else f'{{"{field}": {literal}'
-        return (spliced + ("," + text[1:] if len(text) > 2 else "}")).encode()
-
-    return st.builds(
-        splice, plain, st.sampled_from(fields), st.sampled_from(RAW_LITERALS), st.booleans()
-    )
+    spliced in, at the top or one level down."""
+    return st.builds(Spliced, plain, st.sampled_from(fields), pick(RAW_LITERALS), st.booleans())
