@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import httpx
 import mohawk
@@ -22,7 +23,7 @@ from hypothesis import HealthCheck, Phase, seed, settings
 from mohawk.base import EmptyValue
 
 from loop.clock import Clock
-from tests.fuzz.values import Plan, Ref, Spliced
+from tests.fuzz.values import Form, Plan, Ref, Spliced
 from tests.support.client import HawkSession
 
 REQUESTS = int(os.environ.get("LOOP_FUZZ_REQUESTS", "10000"))
@@ -74,7 +75,7 @@ class Tally:
         self.statuses[response.status_code] += 1
         self.endpoints[plan.target.name] += 1
         self.credentials[plan.auth, response.status_code] += 1
-        problem = None if spec else judge(response, gateway)
+        problem = None if spec else judge(response, gateway, plan.method == "HEAD")
         if problem is not None:
             key = f"{response.status_code} {plan.method} {plan.target.path}: {problem}"
             self.failures.setdefault(key, f"{where} -> {response.text[:300]!r}")
@@ -87,15 +88,15 @@ class Tally:
         )
 
 
-def judge(response: httpx.Response, gateway: bool) -> str | None:
+def judge(response: httpx.Response, gateway: bool, head: bool = False) -> str | None:
     """Why the answer breaks the rules, or ``None``: below 500, and every error a JSON
     ``{"code", "errno", "error"}`` with ``code`` = the status (loop-api.md §2.1, D4). The
     gateway answers an unknown route or method with ``{"code"}`` alone
-    (msisdn-and-auth.md §1.1)."""
+    (msisdn-and-auth.md §1.1). An answer to ``HEAD`` has no body to judge."""
     status = response.status_code
     if status >= 500:
         return "server error"
-    if status < 400:
+    if status < 400 or head:
         return None
     try:
         body = json.loads(response.content)
@@ -128,6 +129,11 @@ def content_of(plan: Plan, resolve: Callable[[Ref], Any]) -> bytes:
         return plan.body
     if isinstance(plan.body, Spliced):
         return plan.body.text(json.dumps(_resolved(plan.body.body, resolve)))
+    if isinstance(plan.body, Form):
+        fields = _resolved(plan.body.body, resolve).items()
+        return urlencode(
+            [(k, v if isinstance(v, str) else json.dumps(v)) for k, v in fields]
+        ).encode()
     return json.dumps(_resolved(plan.body, resolve)).encode()
 
 
@@ -143,7 +149,9 @@ def _resolved(value: Any, resolve: Callable[[Ref], Any]) -> Any:
 
 def headers_of(plan: Plan) -> dict[str, str | bytes]:
     headers: dict[str, str | bytes] = dict(plan.extra)
-    if plan.content_type is not None:
+    if isinstance(plan.body, Form):
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    elif plan.content_type is not None:
         headers["Content-Type"] = plan.content_type
     if plan.accept is not None:
         headers["Accept"] = plan.accept
@@ -217,7 +225,7 @@ class World:
             str(url),
             plan.method,
             content=content if content else EmptyValue,
-            content_type=(plan.content_type or "") if content else EmptyValue,
+            content_type=str(headers_of(plan).get("Content-Type", "")) if content else EmptyValue,
             always_hash_content=bool(content),
             _timestamp=int(self.clock.now()) + skew,
         )

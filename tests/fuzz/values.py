@@ -52,6 +52,14 @@ class Spliced:
 
 
 @dataclasses.dataclass(frozen=True)
+class Form:
+    """A body sent urlencoded (``application/x-www-form-urlencoded``), as the API also
+    reads them: every value becomes text."""
+
+    body: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
 class Plan:
     target: Target
     method: str
@@ -59,8 +67,8 @@ class Plan:
     """What fills ``{token}``/``{path}``: a real one (:class:`Ref`) or hostile text."""
     query: str
     body: Any
-    """A JSON value (with :class:`Ref` inside), a :class:`Spliced` one, or ``bytes`` sent
-    as they are."""
+    """A JSON value (with :class:`Ref` inside), a :class:`Spliced` or :class:`Form` one,
+    or ``bytes`` sent as they are."""
     content_type: str | None
     accept: str | None
     auth: str
@@ -146,7 +154,7 @@ EXTRA_HEADERS: list[tuple[tuple[str, str | bytes], ...]] = [
     ("Access-Control-Request-Headers", "x" * 200)), (("X-Request-Id", "\u00e9".encode()),),
 ]  # fmt: skip
 """Each is one set of odd headers; most requests carry none."""
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 HOSTILE_TOKENS = [
     "..", "%2e%2e", "../rooms", "%2F", "%00", "%ff%fe", "a" * 5000, "é", "\U0001f4a9",
     "x%20y", "a;b", "~", "_-_-", "null", "undefined", "0", "-1", "AAAAAAAAAAAAAAAAAAAAAA",
@@ -154,7 +162,8 @@ HOSTILE_TOKENS = [
 ]  # fmt: skip
 QUERY_VALUES = [
     "", "0", "1", "-5", "abc", "1e3", "1.5", "99999999999999999999999", "%00", "%ff",
-    "١٢", " 7", "0x10", "9223372036854775808",
+    "١٢", " 7", "0x10", "9223372036854775808", "9" * 5000, "http://%ff%fe", "1&version=2",
+    "http" + "x" * 5000, "%e9", "\u00e9",
 ]  # fmt: skip
 
 
@@ -227,8 +236,8 @@ def _token(kind: str | None) -> st.SearchStrategy[Ref | str | None]:
 def _query(queries: list[str]) -> st.SearchStrategy[str]:
     odd = st.builds(
         lambda name, value: f"?{name}={value}",
-        st.sampled_from(["version", "provider", "a", "", "version[]"]),
-        st.sampled_from(QUERY_VALUES),
+        st.sampled_from(["version", "provider", "simplePushURL", "a", "", "version[]"]),
+        pick(QUERY_VALUES),
     )
     return st.one_of(st.just(""), st.just(""), st.sampled_from(queries or [""]), odd)
 
@@ -242,7 +251,7 @@ def _body(fields: tuple[str, ...], good: dict[str, st.SearchStrategy[Any]]) -> A
         [full] * 4
         + [some] * 2
         + [hostile(tuple(known)), pick(RAW_BODIES)]
-        + [_spliced(known, full)]
+        + [_spliced(known, full), st.builds(Form, full)]
     )
 
 
