@@ -117,7 +117,7 @@ def judge(response: httpx.Response, gateway: bool, head: bool = False) -> str | 
 def path_of(plan: Plan, resolve: Callable[[Ref], str]) -> str:
     """The planned path with its ``{token}``/``{path}`` filled and the query added."""
     path = plan.target.path
-    token = plan.prefix_token
+    token = plan.path_token
     if token is not None:
         text = resolve(token) if isinstance(token, Ref) else token
         path = path.replace("{token}", text).replace("{path}", text)

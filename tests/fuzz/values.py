@@ -61,9 +61,11 @@ class Form:
 
 @dataclasses.dataclass(frozen=True)
 class Plan:
+    """One request as drawn: everything but what only the fuzz run's world knows."""
+
     target: Target
     method: str
-    prefix_token: Ref | str | None
+    path_token: Ref | str | None
     """What fills ``{token}``/``{path}``: a real one (:class:`Ref`) or hostile text."""
     query: str
     body: Any
@@ -200,7 +202,7 @@ def rounds(
                 Plan,
                 target=st.just(target),
                 method=st.just(target.method),
-                prefix_token=_token(target.endpoint.token),
+                path_token=_token(target.endpoint.token),
                 body=_body(target.endpoint.fields, dict(good)),
                 **clean,
             ),
@@ -208,7 +210,7 @@ def rounds(
                 Plan,
                 target=st.just(target),
                 method=st.sampled_from([target.method] * 9 + METHODS),
-                prefix_token=_token(target.endpoint.token),
+                path_token=_token(target.endpoint.token),
                 body=_body(target.endpoint.fields, dict(good)),
                 **wild,
             ),
