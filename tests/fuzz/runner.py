@@ -14,12 +14,13 @@ import json
 import os
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import mohawk
-from hypothesis import HealthCheck, Phase, seed, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
 from mohawk.base import EmptyValue
 
 from loop.clock import Clock
@@ -29,26 +30,40 @@ from tests.support.client import HawkSession
 REQUESTS = int(os.environ.get("LOOP_FUZZ_REQUESTS", "10000"))
 """Fuzz requests per backend (CI: 10 000; raise it for a long local run)."""
 SEED = int(os.environ.get("LOOP_FUZZ_SEED", "20261204"))
-F = TypeVar("F", bound=Callable[..., Any])
 
 
-def fuzz_settings(per_example: int) -> Callable[[F], F]:
-    """Seeded and bounded: enough examples of ``per_example`` requests for ``REQUESTS``,
-    no deadline, no example database, no shrinking (a run records failures instead of
-    raising them, so there is nothing to shrink)."""
-    bounded = settings(
-        max_examples=-(-REQUESTS // per_example),
-        deadline=None,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
+CHUNK = 10_000
+"""Requests per Hypothesis run: a long fuzz is several runs (seeds ``SEED``, ``SEED + 1``…),
+since one engine keeps every example's choices and would grow without bound."""
 
-    def decorate(test: F) -> F:
-        seeded: F = seed(SEED)(bounded(test))
-        return seeded
 
-    return decorate
+def fuzz(
+    strategy: st.SearchStrategy[list[Plan]],
+    per_example: int,
+    send: Callable[[list[Plan]], object],
+) -> None:
+    """Draw batches of ``per_example`` requests from ``strategy`` until ``REQUESTS`` are
+    sent: seeded and bounded, no deadline, no example database, no shrinking (failures
+    are recorded in the tally, not raised, so there is nothing to shrink)."""
+    remaining, part = REQUESTS, 0
+    while remaining > 0:
+        examples = -(-min(remaining, CHUNK) // per_example)
+
+        @seed(SEED + part)
+        @settings(
+            max_examples=examples,
+            deadline=None,
+            database=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(strategy)
+        def run(batch: list[Plan]) -> None:
+            send(batch)
+
+        run()
+        remaining -= examples * per_example
+        part += 1
 
 
 @dataclasses.dataclass

@@ -6,12 +6,12 @@ none answered 5xx, every error the gateway's JSON body (msisdn-and-auth.md §1.1
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 import redis
 from anyio.from_thread import start_blocking_portal
-from hypothesis import given
 
 from loop import browserid
 from loop.msisdn.app import create_gateway_app
@@ -24,8 +24,8 @@ from tests.fuzz.gateway_world import (
     gateway_world,
 )
 from tests.fuzz.routes import missing
-from tests.fuzz.runner import REQUESTS, fuzz_settings
-from tests.fuzz.values import Plan, rounds
+from tests.fuzz.runner import REQUESTS, fuzz
+from tests.fuzz.values import rounds
 from tests.msisdn.conftest import gateway_settings
 from tests.support.sms_server import SmsServer
 
@@ -71,12 +71,9 @@ def test_no_request_gets_a_5xx(
         ) as (app, world):
             targets = gateway_targets(app)
 
-            @fuzz_settings(per_example=len(targets))
-            @given(rounds(targets, GOOD, QUERIES))
-            def run(batch: list[Plan]) -> None:
-                portal.call(world.send_all, batch)
-
-            run()
+            fuzz(
+                rounds(targets, GOOD, QUERIES), len(targets), partial(portal.call, world.send_all)
+            )
     tally = world.tally
     print(tally.summary(f"gateway {backend}"))
     assert tally.failures == {}, "\n".join(f"{k}\n    {v}" for k, v in tally.failures.items())

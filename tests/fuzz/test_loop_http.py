@@ -13,16 +13,16 @@ own (an anyio portal) so Hypothesis draws in plain synchronous code.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 import pytest
 from anyio.from_thread import start_blocking_portal
-from hypothesis import given
 
 from loop.app import create_app
 from tests.fuzz.loop_world import ENDPOINTS, GOOD, PREFIXES, QUERIES, loop_targets, loop_world
 from tests.fuzz.routes import missing
-from tests.fuzz.runner import REQUESTS, fuzz_settings
-from tests.fuzz.values import Plan, rounds
+from tests.fuzz.runner import REQUESTS, fuzz
+from tests.fuzz.values import rounds
 from tests.support.app import make_settings
 from tests.support.fxa_server import FxaServer
 from tests.support.identities import Certifier
@@ -57,15 +57,12 @@ def test_no_request_gets_a_5xx(
         ) as (app, world):
             targets = loop_targets(app)
 
-            @fuzz_settings(per_example=len(targets))
-            @given(rounds(targets, GOOD, QUERIES))
-            def run(batch: list[Plan]) -> None:
-                portal.call(world.send_all, batch)
-
-            run()
+            fuzz(
+                rounds(targets, GOOD, QUERIES), len(targets), partial(portal.call, world.send_all)
+            )
     tally = world.tally
     print(tally.summary(backend))
-    print(sorted(tally.credentials.items()))
+    print("by credential and status:", dict(sorted(tally.credentials.items())))
     assert tally.failures == {}, "\n".join(f"{k}\n    {v}" for k, v in tally.failures.items())
     assert tally.requests >= REQUESTS
     assert set(tally.endpoints) == {target.name for target in targets}
