@@ -142,8 +142,9 @@ class FxaServer:
             CLIENT_ID,
             CLIENT_SECRET,
         )
+        code = request.get("code")
         with self._lock:
-            email = self._codes.pop(request.get("code"), None)
+            email = self._codes.pop(code, None) if isinstance(code, str) else None
             if email is None or not good_client:
                 return 400, {"code": 400, "errno": 105, "message": "Unknown code"}
             token = secrets.token_hex(32)
