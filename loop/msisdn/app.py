@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Router
+from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from loop.clock import Clock, SystemClock
@@ -42,7 +42,7 @@ def gateway_routes(settings: MsisdnSettings) -> list[BaseRoute]:
     base = [*public.routes, *flow.routes]
     if not settings.api_prefix:
         return base
-    return [*base, Mount(settings.api_prefix, app=ThroughPrefix(Router(base)))]
+    return [*base, Mount(settings.api_prefix, routes=base, middleware=[Middleware(ThroughPrefix)])]
 
 
 class ThroughPrefix:

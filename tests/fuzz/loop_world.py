@@ -42,6 +42,8 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("GET", "/__lbheartbeat__"): Endpoint(),
     ("GET", "/__version__"): Endpoint(),
     ("GET", "/api-specs"): Endpoint(),
+    ("GET", "/openapi.json"): Endpoint(),
+    ("GET", "/metrics"): Endpoint(),
     ("GET", "/push-server-config"): Endpoint(),
     ("POST", "/event"): Endpoint(("event", "action", "label")),
     ("POST", "/registration"): Endpoint(PUSH),
