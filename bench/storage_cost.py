@@ -40,6 +40,7 @@ from loop.storage import Storage, from_url  # noqa: E402
 from loop.storage.calls import Call  # noqa: E402
 from loop.storage.rooms import Participant, Room  # noqa: E402
 from loop.storage.sessions import Session  # noqa: E402
+from loop.storage.testing.factories import join  # noqa: E402
 from tests.support.redis_server import redis_server  # noqa: E402
 
 T0 = 1_800_000_000.0
@@ -167,15 +168,7 @@ async def per_thing(store: Store, count: int) -> dict[str, float]:
     before, after = after, await store.size()
     costs["room"] = (after - before) / count
     for token in tokens:
-        state = await storage.get_room(token, now=T0)
-        assert state is not None
-        await storage.join_room(
-            token,
-            participant(T0),
-            generation=state.generation,
-            now=T0,
-            room_expires_at=state.room.expires_at,
-        )
+        await join(storage, token, participant(T0), now=T0)
     before, after = after, await store.size()
     costs["participant"] = (after - before) / count
     for _ in range(count):
@@ -196,15 +189,7 @@ async def churn(store: Store, per_round: int, rounds: int) -> list[int]:
             token = created.token
             await storage.create_room(created, now=now)
             for _ in range(2):
-                state = await storage.get_room(token, now=now)
-                assert state is not None
-                await storage.join_room(
-                    token,
-                    participant(now),
-                    generation=state.generation,
-                    now=now,
-                    room_expires_at=created.expires_at,
-                )
+                await join(storage, token, participant(now), now=now)
         for deleted in created_rooms[: per_round // 2]:
             await storage.delete_room(
                 deleted.token, owner=deleted.owner, now=now, deleted_ttl=1620

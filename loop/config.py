@@ -711,11 +711,18 @@ def _metrics_checks(metrics: MetricsSettings) -> list[tuple[bool, str]]:
         (0 <= metrics.port <= 65535, "metrics.port: must be a port number, or 0"),
         (metrics.refresh_interval > 0, "metrics.refresh_interval: must be positive"),
     ]
-    for entry in metrics.allowed_addresses:
+    return checks + _network_checks("metrics.allowed_addresses", metrics.allowed_addresses)
+
+
+def _network_checks(key: str, entries: list[str]) -> list[tuple[bool, str]]:
+    """Each entry an address or a CIDR block, as ``loop.web.clients.parse_networks`` reads
+    them at start-up."""
+    checks = []
+    for entry in entries:
         try:
             ipaddress.ip_network(entry.strip(), strict=False)
         except ValueError:
-            checks.append((False, f"metrics.allowed_addresses: {entry!r} is not an address"))
+            checks.append((False, f"{key}: {entry!r} is not an IP address or network"))
     return checks
 
 
@@ -733,12 +740,7 @@ def shared_checks(storage_url: str, trusted_proxies: list[str]) -> list[tuple[bo
             f"storage.url: unsupported scheme {scheme!r} (use sqlite:// or redis://)",
         )
     ]
-    for entry in trusted_proxies:
-        try:
-            ipaddress.ip_network(entry.strip(), strict=False)
-        except ValueError:
-            checks.append((False, f"trusted_proxies: {entry!r} is not an IP address or network"))
-    return checks
+    return checks + _network_checks("trusted_proxies", trusted_proxies)
 
 
 def _browserid_checks(browserid: BrowserIDSettings) -> list[tuple[bool, str]]:

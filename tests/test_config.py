@@ -97,6 +97,14 @@ def test_environment_casts_lists_tables_and_booleans() -> None:
             "limits.max_rooms_per_user: must not be negative",
         ),
         ({"LOOP_LIMITS__ROOMS_PER_HOUR": "5"}, "limits.rooms_per_hour: unknown setting"),
+        (
+            {"LOOP_METRICS__ALLOWED_ADDRESSES": '["10.0.0.0/8", "nope"]'},
+            "metrics.allowed_addresses: 'nope' is not an IP address or network",
+        ),
+        (
+            {"LOOP_TRUSTED_PROXIES": '["nope"]'},
+            "trusted_proxies: 'nope' is not an IP address or network",
+        ),
         ({"LOOP_CALL_URLS__RATE_LIMIT": "-1"}, "call_urls.rate_limit: must not be negative"),
         (
             {"LOOP_CALL_URLS__RATE_LIMIT_PERIOD": "0"},

@@ -9,7 +9,6 @@ their own listener and this route answers 404.
 from __future__ import annotations
 
 import functools
-import ipaddress
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 from loop import errors
 from loop.prometheus import CONTENT_TYPE
 from loop.services import services
-from loop.web.clients import Network, parse_networks, request_client
+from loop.web.clients import Network, in_networks, parse_networks, request_client
 
 
 async def metrics(request: Request) -> Response:
@@ -32,13 +31,7 @@ async def metrics(request: Request) -> Response:
 
 
 def _allowed(client: str | None, allowed_addresses: tuple[str, ...]) -> bool:
-    if client is None:
-        return False
-    try:
-        address = ipaddress.ip_address(client)
-    except ValueError:
-        return False
-    return any(address in network for network in _networks(allowed_addresses))
+    return client is not None and in_networks(client, _networks(allowed_addresses))
 
 
 @functools.cache

@@ -45,11 +45,11 @@ def client_address(scope: Scope, trusted: Sequence[Network]) -> str:
     """The client's address for an ASGI ``http`` or ``websocket`` scope."""
     client = scope.get("client")
     peer = str(client[0]) if client else UNKNOWN
-    if not trusted or not _is_trusted(peer, trusted):
+    if not trusted or not in_networks(peer, trusted):
         return peer
     hops = _forwarded_for(scope)
     for hop in reversed(hops):
-        if not _is_trusted(hop, trusted):
+        if not in_networks(hop, trusted):
             return hop
     return hops[0] if hops else peer
 
@@ -74,12 +74,13 @@ def _address(text: str) -> str | None:
         return None
 
 
-def _is_trusted(address: str, trusted: Sequence[Network]) -> bool:
+def in_networks(address: str, networks: Sequence[Network]) -> bool:
+    """Whether ``address`` (text, possibly not an address at all) is in one of ``networks``."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
-    return any(ip in network for network in trusted)
+    return any(ip in network for network in networks)
 
 
 def request_client(connection: HTTPConnection) -> str | None:
