@@ -7,6 +7,7 @@ import pytest
 import redis
 
 from tests.support.ports import refusing_port
+from tests.support.redis_cluster import redis_cluster
 from tests.support.redis_server import redis_server
 
 
@@ -15,6 +16,20 @@ def redis_url() -> Iterator[str]:
     """One real redis-server for the whole run; tests flush it (see ``storage_url``)."""
     with redis_server() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url() -> Iterator[str]:
+    """One real three-master Redis Cluster for the whole run, as
+    ``redis+cluster://host:port,...``; tests flush every master (:func:`flush_cluster`)."""
+    with redis_cluster() as url:
+        yield url
+
+
+def flush_cluster(url: str) -> None:
+    """Empty every master of the cluster ``url`` names."""
+    with redis.RedisCluster.from_url(url.replace("redis+cluster", "redis", 1)) as client:
+        client.flushdb(target_nodes=redis.RedisCluster.PRIMARIES)
 
 
 @pytest.fixture(params=["sqlite", "redis"])

@@ -62,7 +62,9 @@ class RedisStorage(
     def __init__(self, client: redis.asyncio.Redis, lane: Lane, *, timeout: float) -> None:
         super().__init__()
         self._client = client
-        """For the pub/sub hubs and ``flush``."""
+        """For the admin concern (scans, pipelines) and ``flush``."""
+        self._subscriber = client
+        """For the pub/sub hubs."""
         self._lane = lane
         """For every command a request or a background job waits on: the hot path."""
         self._timeout = timeout

@@ -45,9 +45,19 @@ D31), ``heartbeat`` string.
 
 from __future__ import annotations
 
+import hashlib
+
 SECRETS = "secrets"
 HEARTBEAT = "heartbeat"
 PARTICIPANT_EXPIRY = "px"
+REAP_BUCKETS = tuple(f"px:{{{digit}}}" for digit in "0123456789abcdef")
+"""In a cluster, the reap index is these 16 zsets (each its own hash tag, so spread over
+the masters) instead of ``px``; a room's participants go to the bucket named by the first
+hex digit of its token's SHA1 (:func:`reap_bucket`, ``reap_index`` in the Lua prelude)."""
+
+
+def reap_bucket(token: str) -> str:
+    return f"px:{{{hashlib.sha1(token.encode()).hexdigest()[0]}}}"
 
 
 def session(device: str) -> str:

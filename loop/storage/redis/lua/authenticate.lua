@@ -14,6 +14,6 @@ end
 redis.call('HSET', KEYS[1], 'e', ARGV[3])
 local ms = ttl_ms(ARGV[3], now)
 redis.call('PEXPIRE', KEYS[1], ms)
-for _, user in ipairs(push_users(s[5])) do extend(push_index(user), ms) end
-if s[3] then extend('u:{' .. s[3] .. '}:sessions', ms) end
+for _, user in ipairs(push_users(s[5])) do foreign('extend', push_index(user), ms) end
+if s[3] then foreign('extend', 'u:{' .. s[3] .. '}:sessions', ms) end
 return {s[1], s[3], s[4]}

@@ -1,4 +1,4 @@
--- KEYS: session, the user's push index. ARGV: now, device, user, default expiry,
+-- KEYS: session. ARGV: now, device, user, default expiry,
 -- then topic/target pairs. A device keeps one record per user it registered as.
 local s = redis.call('HMGET', KEYS[1], 'e', 'pu')
 local expires_at = s[1]
@@ -15,5 +15,5 @@ redis.call('HSET', KEYS[1], 'pu', table.concat(users, '\n'))
 for i = 5, #ARGV, 2 do
   redis.call('HSET', KEYS[1], 'p:' .. ARGV[i] .. ':' .. ARGV[3], ARGV[i + 1])
 end
-redis.call('SADD', KEYS[2], ARGV[2])
-extend(KEYS[2], ttl_ms(expires_at, now))
+foreign('SADD', push_index(ARGV[3]), ARGV[2])
+foreign('extend', push_index(ARGV[3]), ttl_ms(expires_at, now))
