@@ -28,7 +28,8 @@ def redis_cluster_url() -> Iterator[str]:
 
 def flush_cluster(url: str) -> None:
     """Empty every master of the cluster ``url`` names."""
-    with redis.RedisCluster.from_url(url.replace("redis+cluster", "redis", 1)) as client:
+    first = url.split("://", 1)[1].split(",", 1)[0].rstrip("/")
+    with redis.RedisCluster.from_url(f"redis://{first}") as client:
         client.flushdb(target_nodes=redis.RedisCluster.PRIMARIES)
 
 
