@@ -38,6 +38,16 @@ def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The storage a test's app opens: a fresh SQLite file, or the session's redis-server
     emptied (a server in another process, as the end-to-end tests start, does not flush
     it for the test)."""
+    return empty_storage(request, tmp_path)
+
+
+def empty_storage(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty store of the kind ``request.param`` names: ``sqlite``, ``redis``
+    (the session's server, flushed) or ``redis-cluster`` (the session's cluster, flushed)."""
+    if request.param == "redis-cluster":
+        cluster: str = request.getfixturevalue("redis_cluster_url")
+        flush_cluster(cluster)
+        return cluster
     if request.param == "redis":
         url: str = request.getfixturevalue("redis_url")
         with redis.Redis.from_url(url) as client:
