@@ -4,19 +4,26 @@ the reap index spread over buckets, account deletion as per-slot steps."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import redis
 
-from loop.storage import BackendError
+from loop.storage import BackendError, Storage
+from loop.storage.calls import CallUrl
+from loop.config import shared_checks
 from loop.storage.redis import keys
+from loop.storage.redis.cluster import parse_cluster_url, slot_of
 from loop.storage.redis.clustered import ClusterRedisStorage, from_url
 from loop.storage.testing import StorageContract
 from loop.storage.testing.accounts import USER, _alice_everywhere
-from loop.storage.testing.factories import T0
+from loop.storage.testing.factories import T0, join, make_participant, make_room
 from tests.conftest import flush_cluster
-from tests.storage.test_redis import loaded_scripts
+from tests.storage.test_redis import EXTENDED, loaded_scripts
+
+CLUSTER_URL_MESSAGE = "storage.url: a Redis Cluster URL lists its nodes as host:port,host:port"
 
 
 @pytest.fixture
@@ -39,10 +46,11 @@ async def broken_storage(refused_port: int) -> AsyncIterator[ClusterRedisStorage
 class TestRedisClusterStorage(StorageContract):
     """The shared contract, every method on the cluster."""
 
-    async def test_deletion_is_one_round_trip(self, storage: ClusterRedisStorage) -> None:
+    async def test_deletion_is_one_round_trip(self, storage: Storage) -> None:
         """Not in a cluster: one read of the user's indexes, one step per record found (on
         its own slot, or one per slot for a step's foreign writes), then the indexes."""
         await _alice_everywhere(storage)
+        assert isinstance(storage, ClusterRedisStorage)
         for script in loaded_scripts():  # on every master: no NOSCRIPT retry is counted
             await storage._client.script_load(script.source)
             await storage._client.script_load(script.cluster_source)
@@ -82,6 +90,159 @@ class TestInterruptedAccountDeletion:
         assert listed.rooms == () and listed.deleted == ()
         assert await storage.push_targets(USER, "rooms", now=T0 + 1) == []
         assert await storage.get_room("bob-1", now=T0 + 1) is not None
-        assert await storage.push_targets("mac-bob", "rooms", now=T0 + 1) == [
-            "https://push/bob"
-        ]
+        assert await storage.push_targets("mac-bob", "rooms", now=T0 + 1) == ["https://push/bob"]
+
+
+def _nodes(url: str) -> list[redis.Redis]:
+    """A plain client on each master of the cluster ``url`` names."""
+    addresses = url.split("://", 1)[1].rstrip("/").split(",")
+    return [
+        redis.Redis(host=host, port=int(port), decode_responses=True)
+        for host, port in (address.rsplit(":", 1) for address in addresses)
+    ]
+
+
+def _owner_of(nodes: list[redis.Redis], slot: int) -> tuple[redis.Redis, list[redis.Redis]]:
+    """The node serving ``slot`` (by the first node's slot map), and the others."""
+    for first, last, master, *_ in nodes[0].execute_command("CLUSTER", "SLOTS"):
+        if first <= slot <= last:
+            owner = next(node for node in nodes if _address(node)[1] == master[1])
+            return owner, [node for node in nodes if node is not owner]
+    raise AssertionError(f"no node serves slot {slot}")
+
+
+def _node_id(node: redis.Redis) -> str:
+    return str(node.execute_command("CLUSTER", "MYID"))
+
+
+def _assign(nodes: list[redis.Redis], slot: int, owner: redis.Redis) -> None:
+    for node in nodes:
+        node.execute_command("CLUSTER", "SETSLOT", slot, "NODE", _node_id(owner))
+
+
+class TestSlotRouting:
+    async def test_a_moved_slot_is_followed_and_the_map_refreshed(
+        self, storage: ClusterRedisStorage, redis_cluster_url: str
+    ) -> None:
+        """The slot changes master after the map was loaded: the old master answers
+        ``MOVED``, the command goes to the new one, and so do the next ones."""
+        await storage.get_room("warm-up", now=T0)
+        key = keys.room("moved")
+        slot = slot_of(key)
+        nodes = _nodes(redis_cluster_url)
+        old, others = _owner_of(nodes, slot)
+        new = others[0]
+        try:
+            _assign(nodes, slot, new)
+            await storage.create_room(make_room("moved"), now=T0)
+            assert new.exists(key) == 1
+            state = await storage.get_room("moved", now=T0)
+            assert state is not None and state.room.token == "moved"
+            await storage.delete_room("moved", owner="owner-1", now=T0, deleted_ttl=60)
+        finally:
+            new.delete(key, keys.participants("moved"))
+            _assign(nodes, slot, old)
+            for node in nodes:
+                node.close()
+
+    async def test_a_slot_being_migrated_is_asked_of_its_new_master(
+        self, storage: ClusterRedisStorage, redis_cluster_url: str
+    ) -> None:
+        """A key not (yet) on the migrating master is answered ``ASK``: ``ASKING`` and the
+        command go to the importing master, the slot map unchanged. (A script of several
+        keys is answered ``TRYAGAIN`` there until the migration ends: a 503 with
+        ``Retry-After``, as Redis Cluster intends.)"""
+        await storage.get_room("warm-up", now=T0)
+        key = keys.call_url("asked")
+        slot = slot_of(key)
+        nodes = _nodes(redis_cluster_url)
+        source, others = _owner_of(nodes, slot)
+        target = others[0]
+        url = CallUrl(token="asked", user="mac-1", issuer="A", timestamp=T0, expires=T0 + 60)
+        try:
+            target.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", _node_id(source))
+            source.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", _node_id(target))
+            await storage.create_call_url(url, now=T0)
+            pipe = target.pipeline(transaction=False)
+            pipe.execute_command("ASKING")
+            pipe.exists(key)
+            assert pipe.execute() == [True, 1]  # the new master has it
+            assert await storage.get_call_url("asked", now=T0) == url
+            assert storage._lane.owns(_address(source), key)
+        finally:
+            _assign(nodes, slot, target)
+            target.delete(key)
+            _assign(nodes, slot, source)
+            for node in nodes:
+                node.close()
+
+
+def _address(node: redis.Redis) -> tuple[str, int]:
+    kwargs = node.connection_pool.connection_kwargs
+    return str(kwargs["host"]), int(kwargs["port"])
+
+
+class TestReapBuckets:
+    async def test_participants_are_filed_in_their_rooms_bucket(
+        self, storage: ClusterRedisStorage
+    ) -> None:
+        """The Lua prelude and :func:`keys.reap_bucket` name the same bucket."""
+        for index in range(8):
+            token = f"room-{index}"
+            await storage.create_room(make_room(token, owner="owner-1"), now=T0)
+            await join(storage, token, make_participant("p1"))
+            listed = await storage._command("ZRANGE", keys.reap_bucket(token), "0", "-1")
+            assert f"{token} p1" in listed
+
+    async def test_concurrent_reapers_report_each_participant_once(
+        self, storage: ClusterRedisStorage, redis_cluster_url: str
+    ) -> None:
+        for index in range(30):
+            token = f"room-{index}"
+            await storage.create_room(make_room(token, owner=f"owner-{index}"), now=T0)
+            for pid in ("p1", "p2", "p3"):
+                await join(storage, token, make_participant(pid, ttl=10 + index % 3))
+        reapers = [await from_url(redis_cluster_url) for _ in range(4)]
+        try:
+            results = await asyncio.gather(
+                *(
+                    reaper.reap_participants(now=T0 + 20, room_expires_at=EXTENDED, limit=7)
+                    for _ in range(6)
+                    for reaper in reapers
+                )
+            )
+        finally:
+            for reaper in reapers:
+                await reaper.close()
+        owners = {change.owner for result in results for change in result}
+        assert owners == {f"owner-{index}" for index in range(30)}
+        assert await storage.reap_participants(now=T0 + 20, room_expires_at=EXTENDED) == []
+        for index in range(30):
+            state = await storage.get_room(f"room-{index}", now=T0 + 20)
+            assert state is not None and state.participants == ()
+            assert state.room.update_time == T0 + 20
+
+
+class TestClusterUrls:
+    def test_the_nodes_and_the_first_nodes_url(self) -> None:
+        seeds, first = parse_cluster_url("redis+cluster://a:7000,b:7001/?socket_timeout=1")
+        assert seeds == [("a", 7000), ("b", 7001)]
+        assert first == "redis://a:7000/0?socket_timeout=1"
+        assert parse_cluster_url("rediss+cluster://a:7000")[1] == "rediss://a:7000/0"
+
+    @pytest.mark.parametrize(
+        ("url", "message"),
+        [
+            ("redis+cluster:///", "lists at least one host:port"),
+            ("redis+cluster://a,b:1/", "node 'a' is not host:port"),
+            ("redis+cluster://a:1/2", "has only database 0"),
+        ],
+    )
+    def test_a_bad_url_is_refused_with_its_reason(self, url: str, message: str) -> None:
+        with pytest.raises(ValueError, match=message):
+            parse_cluster_url(url)
+
+    def test_the_settings_check_refuses_a_cluster_url_without_nodes(self) -> None:
+        checks = shared_checks("redis+cluster://nowhere/", [])
+        assert (False, CLUSTER_URL_MESSAGE) in checks
+        assert all(ok for ok, _ in shared_checks("redis+cluster://a:1,b:2/", []))

@@ -25,9 +25,7 @@ from tests.support.waiting import eventually_blocking
 class RedisServer:
     """One ``redis-server`` process at a fixed port, restartable."""
 
-    def __init__(
-        self, binary: str, port: int, workdir: str, *, extra: Sequence[str] = ()
-    ) -> None:
+    def __init__(self, binary: str, port: int, workdir: str, *, extra: Sequence[str] = ()) -> None:
         self.port = port
         self.url = f"redis://127.0.0.1:{port}/0"
         self._command = [

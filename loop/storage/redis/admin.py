@@ -291,7 +291,9 @@ class RedisAdminStorage(RedisPlumbing):
 
     async def _purge_participants(self, now: float) -> int:
         indexes = self._reap_indexes()
-        listed = await self._read(("ZRANGEBYSCORE", index, "-inf", number(now)) for index in indexes)
+        listed = await self._read(
+            ("ZRANGEBYSCORE", index, "-inf", number(now)) for index in indexes
+        )
         gone = [member for members in listed for member in members]
         pipe = self._client.pipeline(transaction=False)
         for member in gone:

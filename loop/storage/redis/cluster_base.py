@@ -19,8 +19,8 @@ from loop.storage.quotas import RateLimit
 from loop.storage.redis import RedisStorage, keys
 from loop.storage.redis.cluster import ClusterLane, slot_of
 from loop.storage.redis.codec import number
-from loop.storage.redis.quotas import check, window_spec
 from loop.storage.redis.errors import wrap_redis_error
+from loop.storage.redis.quotas import check, window_spec
 from loop.storage.redis.scripts import Script, load
 from loop.storage.secrets import SecretsDiverged
 
@@ -64,7 +64,9 @@ class ClusterBase(RedisStorage):
             await self._apply(writes, args[0])
         return await self._fill_targets(reply, float(args[0]))
 
-    async def _script(self, sha: str, source: str, keys: Sequence[str], args: Sequence[str]) -> Any:
+    async def _script(
+        self, sha: str, source: str, keys: Sequence[str], args: Sequence[str]
+    ) -> Any:
         self._count()
         try:
             return await self._lane.execute("EVALSHA", sha, len(keys), *keys, *args)
@@ -127,7 +129,10 @@ class ClusterBase(RedisStorage):
         """``RateLimited`` (the longest wait) if any window is full; each window is read
         on its own slot, all at once."""
         waits = await asyncio.gather(
-            *(self._run(RATE_FULL, [keys.rate(w.key)], number(now), window_spec([w])) for w in limits)
+            *(
+                self._run(RATE_FULL, [keys.rate(w.key)], number(now), window_spec([w]))
+                for w in limits
+            )
         )
         full = [wait for wait in waits if wait is not None]
         if full:
@@ -136,7 +141,10 @@ class ClusterBase(RedisStorage):
     async def _count_windows(self, limits: Sequence[RateLimit], now: float) -> None:
         """Count the request in every window, once the change it limits was made."""
         await asyncio.gather(
-            *(self._run(RATE_COUNT, [keys.rate(w.key)], number(now), window_spec([w])) for w in limits)
+            *(
+                self._run(RATE_COUNT, [keys.rate(w.key)], number(now), window_spec([w]))
+                for w in limits
+            )
         )
 
     # -- lifecycle -------------------------------------------------------------------------

@@ -21,9 +21,9 @@ from loop.storage.redis.calls import CREATE_CALL
 from loop.storage.redis.cluster_base import ClusterBase
 from loop.storage.redis.codec import number
 from loop.storage.redis.errors import wrap_redis_error
-from loop.storage.redis.rooms import GET_ROOM, _outcome
+from loop.storage.redis.rooms import GET_ROOM, _announcement_args, _outcome
 from loop.storage.redis.scripts import load
-from loop.storage.rooms import Participant, Room, RoomChange, RoomList, RoomState
+from loop.storage.rooms import Participant, Room, RoomChange, RoomList
 from loop.storage.sessions import PushTarget, Session, Topic
 from loop.storage.signalling import Announcement
 
@@ -62,7 +62,9 @@ class ClusterRooms(ClusterBase):
         return change
 
     async def _owned_rooms(self, owner: str, cap: int, now: float) -> int:
-        """The prelude's ``owned_rooms`` in steps: the index size, or below ``cap``..."""
+        """The prelude's ``owned_rooms`` in steps: below ``cap`` index entries, 0 (the
+        cap cannot be reached); otherwise the live rooms counted, the index pruned of
+        rooms gone or reused by another owner."""
         index = keys.user(owner, "rooms")
         if int(await self._command("ZCARD", index)) < cap:
             return 0
@@ -143,12 +145,18 @@ class ClusterRooms(ClusterBase):
         low = "-inf" if since is None else number(since)
         tokens = await self._command("ZRANGEBYSCORE", index, low, "+inf")
         replies = await asyncio.gather(
-            *(self._run(GET_ROOM, [keys.room(t), keys.participants(t)], number(now)) for t in tokens)
+            *(
+                self._run(GET_ROOM, [keys.room(t), keys.participants(t)], number(now))
+                for t in tokens
+            )
         )
-        gone = [t for t, (fields, _) in zip(tokens, replies, strict=True) if not _owned(fields, owner)]
+        owned = [_owned(fields, owner) for fields, _ in replies]
+        gone = [token for token, mine in zip(tokens, owned, strict=True) if not mine]
         if gone:
             await self._command("ZREM", index, *gone)
-        states = [codec.decode_state(r, now) for r in replies if _owned(r[0], owner)]
+        states = [
+            codec.decode_state(r, now) for r, mine in zip(replies, owned, strict=True) if mine
+        ]
         live = sorted(
             (state for state in states if state is not None),
             key=lambda state: (state.room.update_time, state.room.token),
@@ -176,17 +184,18 @@ class ClusterRooms(ClusterBase):
         deleted = [token for (token, _), outcome in zip(rooms, outcomes, strict=True) if outcome]
         if deleted:
             names = [keys.user(owner, "deleted"), keys.user(owner, "rooms")]
-            await self._run(LOG_DELETED_ROOMS, names, number(now), number(now + deleted_ttl), *deleted)
+            until = number(now + deleted_ttl)
+            await self._run(LOG_DELETED_ROOMS, names, number(now), until, *deleted)
         targets = await self._targets(owner, "rooms", now)
         return deleted, RoomChange(owner, int(now), codec.decode_targets(targets))
 
     async def _drop_room(
         self, token: str, owner: str, mode: str, note: Announcement | None, now: float
     ) -> bool:
-        channel, message = ("", "") if note is None else (keys.signal_channel(note.channel), note.message)
         names = [keys.room(token), keys.participants(token)]
-        outcome = await self._run(DROP_OWNED_ROOM, names, number(now), owner, mode, channel, message)
-        return _outcome(outcome) == "dropped"
+        announcement = _announcement_args(note)
+        outcome = await self._run(DROP_OWNED_ROOM, names, number(now), owner, mode, *announcement)
+        return bool(_outcome(outcome) == "dropped")
 
     @wrap_redis_error
     async def reap_participants(
@@ -257,10 +266,7 @@ class ClusterRooms(ClusterBase):
 
 
 def _owned(fields: Any, owner: str) -> bool:
-    """Whether a room's flat HGETALL names ``owner`` (as JSON? raw: see the codec)."""
+    """Whether a room's flat ``HGETALL`` names ``owner`` (kept raw, unlike other fields)."""
     flat = list(fields)
     pairs = dict(zip(flat[::2], flat[1::2], strict=True))
     return pairs.get("owner") == owner
-
-
-__all__ = ["ClusterRooms", "RoomState"]

@@ -31,11 +31,10 @@ master.
 from __future__ import annotations
 
 import redis.asyncio
-from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.cluster import ClusterNode
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from loop.storage import DEFAULT_TIMEOUT
