@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import redis
 
+from loop.config import shared_checks
 from loop.storage import BackendError, Storage
 from loop.storage.calls import CallUrl
-from loop.config import shared_checks
 from loop.storage.redis import keys
 from loop.storage.redis.cluster import parse_cluster_url, slot_of
 from loop.storage.redis.clustered import ClusterRedisStorage, from_url
