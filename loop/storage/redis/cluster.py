@@ -72,8 +72,11 @@ def slot_of(key: str) -> int:
 class ClusterLane:
     """Stands in for a :class:`Lane` (``execute``), routing each command by its key."""
 
-    def __init__(self, seeds: Sequence[Address], lane_for: Callable[[Address], Lane]) -> None:
+    def __init__(
+        self, seeds: Sequence[Address], lane_for: Callable[[Address], Lane], *, timeout: float
+    ) -> None:
         self._seeds = list(seeds)
+        self._timeout = timeout
         self._lane_for = lane_for
         self._lanes: dict[Address, Lane] = {}
         self._owners: list[Address | None] | None = None
@@ -113,8 +116,9 @@ class ClusterLane:
         return lane
 
     async def refresh(self) -> list[Address | None]:
-        """Load the slot map from the first node that answers ``CLUSTER SLOTS``."""
-        async with self._mapping:
+        """Load the slot map from the first node that answers ``CLUSTER SLOTS``, within
+        one storage timeout whatever the number of nodes tried."""
+        async with asyncio.timeout(self._timeout), self._mapping:
             failure: BaseException | None = None
             for address in [*self.masters(), *self._seeds]:
                 try:

@@ -85,5 +85,7 @@ async def from_url(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> ClusterRedi
         ssl=first.startswith("rediss:"),
     )
     subscriber = redis.asyncio.Redis(connection_pool=pool)
-    storage = ClusterRedisStorage(admin, subscriber, ClusterLane(seeds, lane_for), timeout=timeout)
+    storage = ClusterRedisStorage(
+        admin, subscriber, ClusterLane(seeds, lane_for, timeout=timeout), timeout=timeout
+    )
     return storage
