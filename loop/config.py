@@ -742,11 +742,13 @@ def shared_checks(storage_url: str, trusted_proxies: list[str]) -> list[tuple[bo
         )
     ]
     if scheme.endswith("+cluster"):
-        nodes = storage_url.partition("://")[2].partition("/")[0].partition("?")[0]
+        nodes, _, path = storage_url.partition("://")[2].partition("?")[0].partition("/")
+        listed = bool(nodes) and all(n.rpartition(":")[2].isdigit() for n in nodes.split(","))
         checks.append(
             (
-                bool(nodes) and all(n.rpartition(":")[2].isdigit() for n in nodes.split(",")),
-                "storage.url: a Redis Cluster URL lists its nodes as host:port,host:port",
+                listed and path in ("", "0"),
+                "storage.url: a Redis Cluster URL is redis+cluster://host:port,host:port/"
+                " (database 0 only)",
             )
         )
     return checks + _network_checks("trusted_proxies", trusted_proxies)

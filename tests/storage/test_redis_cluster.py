@@ -23,7 +23,9 @@ from loop.storage.testing.factories import T0, join, make_participant, make_room
 from tests.conftest import flush_cluster
 from tests.storage.test_redis import EXTENDED, loaded_scripts
 
-CLUSTER_URL_MESSAGE = "storage.url: a Redis Cluster URL lists its nodes as host:port,host:port"
+CLUSTER_URL_MESSAGE = (
+    "storage.url: a Redis Cluster URL is redis+cluster://host:port,host:port/ (database 0 only)"
+)
 
 
 @pytest.fixture
@@ -247,7 +249,14 @@ class TestClusterUrls:
         with pytest.raises(ValueError, match=message):
             parse_cluster_url(url)
 
-    def test_the_settings_check_refuses_a_cluster_url_without_nodes(self) -> None:
-        checks = shared_checks("redis+cluster://nowhere/", [])
-        assert (False, CLUSTER_URL_MESSAGE) in checks
-        assert all(ok for ok, _ in shared_checks("redis+cluster://a:1,b:2/", []))
+    @pytest.mark.parametrize(
+        "url", ["redis+cluster://nowhere/", "redis+cluster:///", "redis+cluster://a:1/3"]
+    )
+    def test_the_settings_check_refuses_a_bad_cluster_url(self, url: str) -> None:
+        assert (False, CLUSTER_URL_MESSAGE) in shared_checks(url, [])
+
+    @pytest.mark.parametrize(
+        "url", ["redis+cluster://a:1,b:2/", "rediss+cluster://a:1/0?socket_timeout=1"]
+    )
+    def test_the_settings_check_accepts_a_cluster_url(self, url: str) -> None:
+        assert all(ok for ok, _ in shared_checks(url, []))
