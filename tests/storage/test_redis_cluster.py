@@ -260,3 +260,19 @@ class TestClusterUrls:
     )
     def test_the_settings_check_accepts_a_cluster_url(self, url: str) -> None:
         assert all(ok for ok, _ in shared_checks(url, []))
+
+
+class TestClusterFigures:
+    async def test_figures_count_the_keys_of_every_master(
+        self, storage: ClusterRedisStorage, redis_cluster_url: str
+    ) -> None:
+        for index in range(30):
+            await storage.create_room(make_room(f"room-{index}"), now=T0)
+        figures = await storage.figures(now=T0)
+        nodes = _nodes(redis_cluster_url)
+        per_node = [node.dbsize() for node in nodes]
+        for node in nodes:
+            node.close()
+        assert figures.rooms == 30
+        assert figures.keys == sum(per_node) == 31  # the rooms and the owner's index
+        assert max(per_node) < 31

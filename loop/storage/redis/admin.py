@@ -128,7 +128,7 @@ class RedisAdminStorage(RedisPlumbing):
                     users.add(record["user_mac"])
             elif kind == "room":
                 tally["participants"] += len(record["participants"])
-        memory = await self._client.info("memory")
+        size_bytes, key_count = await self._size()
         return StoreFigures(
             backend="redis",
             users=len(users),
@@ -138,9 +138,14 @@ class RedisAdminStorage(RedisPlumbing):
             calls=tally["call"],
             call_urls=tally["call_url"],
             push_registrations=tally["push"],
-            size_bytes=int(memory["used_memory"]),
-            keys=int(await self._client.dbsize()),
+            size_bytes=size_bytes,
+            keys=key_count,
         )
+
+    async def _size(self) -> tuple[int, int]:
+        """Bytes of memory Redis uses, and its number of keys."""
+        memory = await self._client.info("memory")
+        return int(memory["used_memory"]), int(await self._client.dbsize())
 
     @_wrap
     async def holds_data(self, *, now: float) -> bool:

@@ -1,4 +1,5 @@
-"""The cluster steps of account deletion and of forgetting a push target.
+"""The cluster steps of account deletion and of forgetting a push target, and the
+admin concern's figures summed over the masters.
 
 Account deletion reads the user's indexes (one script on the user's hash slot), removes
 every record they name, each on its own slot, and only then deletes the indexes, so an
@@ -10,6 +11,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio.cluster import RedisCluster
 
 from loop.storage.redis import codec, keys
 from loop.storage.redis.cluster_base import ClusterBase
@@ -64,6 +68,13 @@ class ClusterAccounts(ClusterBase):
         if emptied:
             await self._command("SREM", index, *emptied)
         return sum(int(removed) for removed, _ in outcomes)
+
+    async def _size(self) -> tuple[int, int]:
+        """Summed over the masters."""
+        client: Any = self._client
+        memory = await client.info("memory", target_nodes=RedisCluster.PRIMARIES)
+        keys_held = await client.dbsize(target_nodes=RedisCluster.PRIMARIES)
+        return sum(int(node["used_memory"]) for node in memory.values()), int(keys_held)
 
     def _reap_index(self, token: str) -> str:
         return keys.reap_bucket(token)
