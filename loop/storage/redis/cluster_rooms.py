@@ -124,8 +124,9 @@ class ClusterRooms(ClusterBase):
         await self._check_windows(limits, now)
         chosen: list[str] = []
         found: list[str] = []
-        for user in dict.fromkeys(callees):
-            listed = await self._targets(user, "calls", now)
+        users = list(dict.fromkeys(callees))
+        per_user = await asyncio.gather(*(self._targets(user, "calls", now) for user in users))
+        for user, listed in zip(users, per_user, strict=True):
             if listed or not reachable_only:
                 chosen.append(user)
                 found += [target for target in listed if target not in found]
