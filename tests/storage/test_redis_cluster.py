@@ -19,7 +19,15 @@ from loop.storage.redis.cluster import parse_cluster_url, slot_of
 from loop.storage.redis.clustered import ClusterRedisStorage, from_url
 from loop.storage.testing import StorageContract
 from loop.storage.testing.accounts import USER, _alice_everywhere
-from loop.storage.testing.factories import T0, join, make_participant, make_room
+from loop.storage.testing.factories import (
+    T0,
+    join,
+    make_participant,
+    make_room,
+    make_session,
+    open_session,
+)
+from loop.storage.testing.sessions import auth
 from tests.conftest import flush_cluster
 from tests.storage.test_redis import EXTENDED, loaded_scripts
 
@@ -53,12 +61,17 @@ class TestRedisClusterStorage(StorageContract):
         its own slot, or one per slot for a step's foreign writes), then the indexes."""
         await _alice_everywhere(storage)
         assert isinstance(storage, ClusterRedisStorage)
-        for script in loaded_scripts():  # on every master: no NOSCRIPT retry is counted
-            await storage._client.script_load(script.source)
-            await storage._client.script_load(script.cluster_source)
+        await _cache_scripts(storage)
         before = storage.stats.round_trips
         await storage.delete_account(USER, hawk_id_hmac="hawk-phone", now=T0 + 1)
         assert storage.stats.round_trips - before == DELETION_STEPS
+
+
+async def _cache_scripts(storage: ClusterRedisStorage) -> None:
+    """Every script on every master, so that no ``NOSCRIPT`` retry is counted."""
+    for script in loaded_scripts():
+        await storage._client.script_load(script.source)
+        await storage._client.script_load(script.cluster_source)
 
 
 DELETION_STEPS = 1 + 2 + (2 + 1) + (2 + 1) + 1
@@ -276,3 +289,31 @@ class TestClusterFigures:
         assert figures.rooms == 30
         assert figures.keys == sum(per_node) == 31  # the rooms and the owner's index
         assert max(per_node) < 31
+
+
+class TestSessionIndexesInACluster:
+    """A session's touch would extend its user's indexes, in another slot, on every
+    request; in a cluster it does so only once the session outlives what they were last
+    extended to, then by a tenth of its lifetime more."""
+
+    async def test_a_busy_session_extends_its_users_indexes_once_in_a_while(
+        self, storage: ClusterRedisStorage
+    ) -> None:
+        session = make_session(user_mac="mac-1")
+        await open_session(storage, session, targets={"rooms": "https://push/1"})
+        await _cache_scripts(storage)
+        spent = []
+        for step in range(4):  # a 100 s session, so indexes extended 10 s further
+            before = storage.stats.round_trips
+            await auth(storage, session.hawk_id_hmac, now=T0 + 6 * step)
+            spent.append(storage.stats.round_trips - before)
+        assert spent == [2, 1, 2, 1]  # at T0 (to T0+110), T0+6, T0+12 (to T0+122), T0+18
+
+    async def test_the_indexes_outlive_the_session(self, storage: ClusterRedisStorage) -> None:
+        session = make_session(user_mac="mac-1")
+        await open_session(storage, session, targets={"rooms": "https://push/1"})
+        for step in range(5):
+            await auth(storage, session.hawk_id_hmac, now=T0 + 6 * step)
+            alive = await storage._command("PTTL", keys.session(session.hawk_id_hmac))
+            for index in ("push", "sessions"):
+                assert await storage._command("PTTL", keys.user("mac-1", index)) >= alive

@@ -2,7 +2,7 @@
 -- Returns nil (no live session), 'replayed' (nothing touched), or {key, user mac,
 -- identity}: the request recorded until its nonce expiry (when its timestamp can no
 -- longer be accepted; not at all if that has passed), the session touched.
-local s = redis.call('HMGET', KEYS[1], 'k', 'e', 'u', 'i', 'pu')
+local s = redis.call('HMGET', KEYS[1], 'k', 'e', 'u', 'i', 'pu', 'x')
 if not s[1] or tonumber(s[2]) <= now then return false end
 if tonumber(ARGV[4]) > now then
   local seen = redis.call('ZSCORE', KEYS[2], ARGV[2])
@@ -14,6 +14,5 @@ end
 redis.call('HSET', KEYS[1], 'e', ARGV[3])
 local ms = ttl_ms(ARGV[3], now)
 redis.call('PEXPIRE', KEYS[1], ms)
-for _, user in ipairs(push_users(s[5])) do foreign('extend', push_index(user), ms) end
-if s[3] then foreign('extend', 'u:{' .. s[3] .. '}:sessions', ms) end
+keep_indexes(KEYS[1], s[5], s[3], ARGV[3], s[6])
 return {s[1], s[3], s[4]}

@@ -6,4 +6,5 @@ local ms = ttl_ms(ARGV[2], now)
 redis.call('PEXPIRE', KEYS[1], ms)
 for _, user in ipairs(push_users(s[3])) do foreign('extend', push_index(user), ms) end
 index_session(KEYS[1], ARGV[3], ms)
+if CLUSTER then redis.call('HDEL', KEYS[1], 'x') end -- another user: its indexes anew
 return 1

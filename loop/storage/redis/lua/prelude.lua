@@ -148,6 +148,26 @@ end
 
 local now = tonumber(ARGV[1])
 
+-- Keep the user indexes a session is filed in (the push indexes of the users it registered
+-- targets as, its user's sessions index) alive at least as long as the session, which now
+-- expires at ``expires_at``. On a single Redis every touch extends them. In a cluster, where
+-- that is another round trip, only once the session would outlive what they were last
+-- extended to (its field ``x``, ``extended``), and then by a tenth of its lifetime more, so a
+-- busy session pays that round trip a few times in its life rather than on every request.
+local function keep_indexes(key, pushed, user, expires_at, extended)
+  local kept_until = tonumber(expires_at)
+  if CLUSTER then
+    if extended and kept_until <= tonumber(extended) then return end
+    kept_until = kept_until + (kept_until - now) / 10
+    redis.call('HSET', key, 'x', tostring(kept_until))
+  end
+  local ms = ttl_ms(kept_until, now)
+  for _, pushed_as in ipairs(push_users(pushed)) do
+    foreign('extend', push_index(pushed_as), ms)
+  end
+  if user then foreign('extend', 'u:{' .. user .. '}:sessions', ms) end
+end
+
 -- A room change's signalling announcement: published once the change is made, in the
 -- same round trip; an empty channel means none.
 local function announce(channel, message)

@@ -12,6 +12,7 @@ local known = false
 for _, user in ipairs(users) do known = known or user == ARGV[3] end
 if not known then users[#users + 1] = ARGV[3] end
 redis.call('HSET', KEYS[1], 'pu', table.concat(users, '\n'))
+if CLUSTER then redis.call('HDEL', KEYS[1], 'x') end -- maybe a new push index to keep
 for i = 5, #ARGV, 2 do
   redis.call('HSET', KEYS[1], 'p:' .. ARGV[i] .. ':' .. ARGV[3], ARGV[i + 1])
 end
