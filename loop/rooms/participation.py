@@ -232,38 +232,50 @@ def _touched_expiry(services: RoomServices, now: float) -> int:
     return int(now) + services.settings.rooms.extend_ttl * HOUR
 
 
-async def refresh(services: RoomServices, state: RoomState, pid: str) -> dict[str, Any]:
+async def refresh(
+    services: RoomServices, caller: RoomCaller, token: str, pid: str
+) -> dict[str, Any]:
     """Extend the caller's participation; 410/111 once it has lapsed. No notification."""
     now = services.clock.now()
     try:
         await services.storage.refresh_participant(
-            state.room.token,
-            pid,
-            now=now,
-            expires_at=now + services.settings.rooms.participant_ttl,
+            token, pid, now=now, expires_at=now + services.settings.rooms.participant_ttl
         )
     except NotParticipant:
-        raise errors.participation_expired() from None
+        raise _seat_missing(caller, errors.participation_expired()) from None
     except RoomNotFound:
         raise errors.token_not_found() from None
     return {"expires": participant_ttl(services)}
 
 
-async def leave(services: RoomServices, state: RoomState, pid: str) -> None:
-    await _end_participation(services, state.room.token, pid, "left")
+async def leave(services: RoomServices, caller: RoomCaller, token: str, pid: str) -> None:
+    missing = _seat_missing(caller, errors.not_room_participant(NOT_JOINED))
+    await _end_participation(services, token, pid, "left", missing=missing)
+
+
+def _seat_missing(caller: RoomCaller, otherwise: errors.LoopError) -> errors.LoopError:
+    """The answer when the caller has no live seat: a Basic token is then no credential
+    at all (§3.6)."""
+    if isinstance(caller, ParticipantToken):
+        return errors.invalid_participant_token()
+    return otherwise
 
 
 async def remove_participant(services: RoomServices, token: str, pid: str) -> None:
     """The moderator removed a participant over signalling: a leave on its behalf. Already
     gone (it left or lapsed meanwhile): its socket is closed all the same."""
     try:
-        await _end_participation(services, token, pid, "removed")
+        missing = errors.not_room_participant(NOT_JOINED)
+        await _end_participation(services, token, pid, "removed", missing=missing)
     except errors.LoopError:
         await signalling.end_participant(services.signals, token, pid, "removed")
 
 
-async def _end_participation(services: RoomServices, token: str, pid: str, reason: str) -> None:
-    """Remove the participant, notify the owner, and close its signalling socket."""
+async def _end_participation(
+    services: RoomServices, token: str, pid: str, reason: str, *, missing: errors.LoopError
+) -> None:
+    """Remove the participant, notify the owner, and close its signalling socket;
+    ``missing`` is the answer when it has no live seat."""
     now = services.clock.now()
     try:
         change = await services.storage.leave_room(
@@ -278,7 +290,7 @@ async def _end_participation(services: RoomServices, token: str, pid: str, reaso
             ),
         )
     except NotParticipant:
-        raise errors.not_room_participant(NOT_JOINED) from None
+        raise missing from None
     except RoomNotFound:
         raise errors.token_not_found() from None
     notify_owner(services, change, "leave")

@@ -52,6 +52,7 @@ from collections.abc import Mapping
 from loop.storage.accounts import AccountStorage, OAuthRecord
 from loop.storage.admin import AdminStorage
 from loop.storage.calls import CallStorage
+from loop.storage.checks import KnownSessions, SessionCheck, SessionCheckFailed
 from loop.storage.errors import BackendError, StorageError
 from loop.storage.rooms import (
     JoinConflict,
@@ -99,6 +100,8 @@ __all__ = [
     "RoomStorage",
     "SecretsDiverged",
     "Session",
+    "SessionCheck",
+    "SessionCheckFailed",
     "SessionStorage",
     "SignallingStorage",
     "Storage",
@@ -139,6 +142,9 @@ class Storage(
         self._secrets = SecretsGuard()
         """Set by :meth:`pin_secrets`; the backend refuses every call while it says the
         store holds other secrets (:mod:`loop.storage.secrets`)."""
+        self.known_sessions = KnownSessions()
+        """The sessions this process has seen, whose requests' checks ride on their first
+        storage call (:mod:`loop.storage.checks`)."""
 
     @property
     def secrets_diverged(self) -> bool:

@@ -25,13 +25,21 @@ MARGIN_MS = 60_000
 """How long a record outlives its expiry before Redis reclaims it."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True)
 class Script:
     """A script's full source and the SHA1 that ``EVALSHA`` names it by."""
 
     name: str
     source: str
     sha: str
+    parts: tuple[str, ...] = ()
+
+    @functools.cached_property
+    def checked(self) -> Script:
+        """This script with a Hawk request's session check before its own part
+        (``lua/check_session.lua``, :mod:`loop.storage.checks`): it takes two more KEYS
+        and five more ARGV, last."""
+        return load(f"{self.name}+check", "check_session", *self.parts)
 
 
 @functools.cache
@@ -44,6 +52,7 @@ def load(name: str, *parts: str) -> Script:
     """The script ``name``: the prelude, then ``lua/<part>.lua`` for each of ``parts``
     (just ``lua/<name>.lua`` when none are given). The SHA1 is computed here, so nothing
     has to be loaded into Redis at start-up."""
+    parts = parts or (name,)
     prelude = f"local MARGIN = {MARGIN_MS}\n{_read('prelude')}"
-    source = "\n".join([prelude, *(_read(part) for part in parts or (name,))])
-    return Script(name, source, hashlib.sha1(source.encode()).hexdigest())
+    source = "\n".join([prelude, *(_read(part) for part in parts)])
+    return Script(name, source, hashlib.sha1(source.encode()).hexdigest(), parts)

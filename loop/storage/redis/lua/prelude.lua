@@ -116,6 +116,32 @@ end
 
 local now = tonumber(ARGV[1])
 
+-- A Hawk request on the session at ``key`` (nonces at ``nonces``), at ``at`` (text):
+-- nil when no live session is there, or when ``expected`` is given and the session is
+-- bound to another user ('' for none); 'replayed' when ``member`` (ts:nonce:mac) is still
+-- remembered, nothing touched. Otherwise the request is remembered until ``nonce_expiry``
+-- (not at all if that has passed), the session (and its indexes) lives until ``expiry``
+-- again, and its {key, expiry, user, identity, push users} are returned.
+local function check_request(key, nonces, member, expiry, nonce_expiry, expected, at)
+  local t = tonumber(at)
+  local s = redis.call('HMGET', key, 'k', 'e', 'u', 'i', 'pu')
+  if not s[1] or tonumber(s[2]) <= t then return nil end
+  if expected and (s[3] or '') ~= expected then return nil end
+  if tonumber(nonce_expiry) > t then
+    local seen = redis.call('ZSCORE', nonces, member)
+    if seen and tonumber(seen) > t then return 'replayed' end
+    redis.call('ZREMRANGEBYSCORE', nonces, '-inf', at)
+    redis.call('ZADD', nonces, nonce_expiry, member)
+    extend(nonces, ttl_ms(nonce_expiry, t))
+  end
+  redis.call('HSET', key, 'e', expiry)
+  local ms = ttl_ms(expiry, t)
+  redis.call('PEXPIRE', key, ms)
+  for _, user in ipairs(push_users(s[5])) do extend(push_index(user), ms) end
+  if s[3] then extend('u:{' .. s[3] .. '}:sessions', ms) end
+  return s
+end
+
 -- A room change's signalling announcement: published once the change is made, in the
 -- same round trip; an empty channel means none.
 local function announce(channel, message)
