@@ -82,12 +82,16 @@ async def join(
     client_max_size: int,
     *,
     address: str | None,
+    remembered: bool = False,
 ) -> dict[str, Any]:
     """Seat the caller and hand it a media token; 202/121 when there is no seat for it;
     429 errno 117 past ``limits.joins_per_address`` for a link-clicker at ``address``.
 
     The seat is decided on the participants read, and ``join_room`` refuses the write if
-    they changed since (another join): then the decision is made again on a fresh read.
+    they changed since (another join, an update): then the decision is made again on a
+    fresh read. A ``remembered`` state (:class:`~loop.storage.rooms.RecentRooms`, not
+    read for this request) can only look fuller than the room is, so a refusal decided
+    on it is decided again on a fresh read before it is answered.
     """
     user = caller.session.user if isinstance(caller, HawkCaller) else None
     limits = quotas.anonymous_join(services.settings, address) if user is None else ()
@@ -95,7 +99,10 @@ async def join(
         caller, user, display_name, client_max_size, _identity(caller), str(uuid.uuid4())
     )
     created: MediaSession | None = None
+    fresh = not remembered
     for _ in range(JOIN_ATTEMPTS):
+        if not fresh and _refused(state, joiner):
+            state, fresh = await live(services, state.room.token), True
         _check_seat(state, joiner)
         media, created = await _media_session(services, state, created)
         now = services.clock.now()
@@ -112,10 +119,12 @@ async def join(
                     limits=limits,
                 )
         except JoinConflict:
-            state = await live(services, state.room.token)
+            state, fresh = await live(services, state.room.token), True
             continue
         except RoomNotFound:
+            services.storage.recent_rooms.forget(state.room.token)
             raise errors.token_not_found() from None
+        services.storage.recent_rooms.remember(_joined(state, participant, created))
         notify_owner(services, change, "join")
         return {
             "apiKey": media.api_key,
@@ -166,6 +175,23 @@ def _joiner_id(services: RoomServices, caller: RoomCaller, token: str) -> str:
     if isinstance(caller, HawkCaller):
         return caller.session.hawk_id_hmac
     return participant_token_id(services.settings, token)
+
+
+def _joined(state: RoomState, participant: Participant, created: MediaSession | None) -> RoomState:
+    """The room as ``join_room`` left it (it moved the generation on by one)."""
+    room = state.room
+    if created is not None:
+        room = dataclasses.replace(room, session_id=created.session_id, api_key=created.api_key)
+    others = tuple(p for p in state.participants if p.id != participant.id)
+    return RoomState(room, (*others, participant), state.generation + 1)
+
+
+def _refused(state: RoomState, joiner: Joiner) -> bool:
+    try:
+        _check_seat(state, joiner)
+    except errors.LoopError:
+        return True
+    return False
 
 
 def _check_seat(state: RoomState, joiner: Joiner) -> None:

@@ -125,19 +125,21 @@ async def room_action(request: Request) -> Response:
     ``logDomain`` (participants)."""
     body = await json_body(request)
     svc = services(request)
-    if body.get("action") in SEAT_ACTIONS:
+    token = request.path_params["token"]
+    action = body.get("action")
+    if action in SEAT_ACTIONS:
         caller = await _caller(request)
         pid = participation.participant_id(caller)
         if pid is not None:  # else the room's 404 comes before the missing credentials
-            return await _seat_action(svc, caller, request.path_params["token"], pid, body)
+            return await _seat_action(svc, caller, token, pid, body)
+    elif action == "join" and (remembered := svc.storage.recent_rooms.get(token)):
+        caller = await _caller(request)
+        if not isinstance(caller, ParticipantToken):  # checked against a read of the room
+            return await _join(request, caller, remembered, body, remembered=True)
     state, caller = await _room_and_caller(request)
     action = validation.action(body)
     if action == "join":
-        require_params(request, body, "displayName", "clientMaxSize")
-        name, size = validation.join_params(body)
-        address = request_client(request)
-        joined = await participation.join(svc, caller, state, name, size, address=address)
-        return json_response(joined)
+        return await _join(request, caller, state, body, remembered=False)
     pid = participation.require_credentials(caller)
     if action == "status":
         participation.status(state, pid, validation.status(body))
@@ -152,6 +154,23 @@ async def room_action(request: Request) -> Response:
 
 async def _live_room(request: Request, token: str) -> RoomState:
     return await lifecycle.live(services(request), token)
+
+
+async def _join(
+    request: Request,
+    caller: RoomCaller,
+    state: RoomState,
+    body: Mapping[str, Any],
+    *,
+    remembered: bool,
+) -> Response:
+    require_params(request, body, "displayName", "clientMaxSize")
+    name, size = validation.join_params(body)
+    address = request_client(request)
+    joined = await participation.join(
+        services(request), caller, state, name, size, address=address, remembered=remembered
+    )
+    return json_response(joined)
 
 
 async def _seat_action(

@@ -55,6 +55,7 @@ from loop.storage.calls import CallStorage
 from loop.storage.checks import KnownSessions, SessionCheck, SessionCheckFailed
 from loop.storage.errors import BackendError, StorageError
 from loop.storage.rooms import (
+    RecentRooms,
     JoinConflict,
     NotParticipant,
     NotRoomOwner,
@@ -143,6 +144,7 @@ class Storage(
         """Set by :meth:`pin_secrets`; the backend refuses every call while it says the
         store holds other secrets (:mod:`loop.storage.secrets`)."""
         self.known_sessions = KnownSessions()
+        self.recent_rooms = RecentRooms()
         """The sessions this process has seen, whose requests' checks ride on their first
         storage call (:mod:`loop.storage.checks`)."""
 
