@@ -55,11 +55,11 @@ from loop.storage.calls import CallStorage
 from loop.storage.checks import KnownSessions, SessionCheck, SessionCheckFailed
 from loop.storage.errors import BackendError, StorageError
 from loop.storage.rooms import (
-    RecentRooms,
     JoinConflict,
     NotParticipant,
     NotRoomOwner,
     Participant,
+    RecentRooms,
     Room,
     RoomChange,
     RoomList,
