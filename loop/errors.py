@@ -150,6 +150,15 @@ def unauthorized(
     )
 
 
+UNKNOWN_CREDENTIALS = "Unknown credentials"
+INVALID_NONCE = "Invalid nonce"
+
+
+def hawk_failure(message: str) -> LoopError:
+    """A refused Hawk request: 401 ``WWW-Authenticate: Hawk error="<message>"``."""
+    return unauthorized(f'Hawk error="{message}"', message)
+
+
 def registered_user_required() -> LoopError:
     return LoopError(
         403, Errno.INVALID_AUTH_TOKEN, "You should be a registered user to perform this action."

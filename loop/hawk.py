@@ -41,8 +41,10 @@ from loop.config import HOST_PORT
 from loop.crypto import constant_time_equals
 from loop.services import SessionServices
 from loop.sessions import hawk_id_hmac as hawk_id_hmac
-from loop.storage import NonceReplayed, Session
-from loop.web.middleware import SERVER_AUTHORIZATION_KEY
+from loop.storage import NonceReplayed, Session, SessionCheck
+from loop.storage.checks import request_checks
+from loop.storage.sessions import nonce_member
+from loop.web.failures import SERVER_AUTHORIZATION_KEY
 from loop.web.requests import read_body
 
 SCHEME = "hawk"
@@ -52,10 +54,10 @@ REQUIRED_ATTRIBUTES = ("id", "ts", "nonce", "mac")
 BAD_HEADER_FORMAT = "Bad header format"
 MISSING_ATTRIBUTES = "Missing attributes"
 INVALID_HEADER_SYNTAX = "Invalid header syntax"
-UNKNOWN_CREDENTIALS = "Unknown credentials"
+UNKNOWN_CREDENTIALS = errors.UNKNOWN_CREDENTIALS
 BAD_MAC = "Bad mac"
 BAD_PAYLOAD_HASH = "Bad payload hash"
-INVALID_NONCE = "Invalid nonce"
+INVALID_NONCE = errors.INVALID_NONCE
 STALE_TIMESTAMP = "Stale timestamp"
 INVALID_HOST = "Invalid Host header"
 
@@ -82,21 +84,36 @@ def missing_credentials() -> errors.LoopError:
 async def verify(request: Request, services: SessionServices, attributes_text: str) -> Verified:
     """Verify a Hawk header (its part after the scheme) for this request.
 
-    One storage round trip: the lookup records the request's timestamp, nonce *and MAC*
-    (the key to check the MAC is only known after it), so a request with a wrong MAC
-    cannot burn the nonce of the genuine one, and a replay (the same MAC) is refused.
+    A session this process has seen is verified with its remembered key and no storage
+    call: the rest (alive, still bound as remembered, nonce new, touched) is a
+    :class:`~loop.storage.checks.SessionCheck` armed for the request, which rides on its
+    first storage call (or is made alone before its answer), so a Hawk request costs one
+    round trip, not two. Any other session is looked up: one storage call that records
+    the request's timestamp, nonce *and MAC* (the key to check the MAC is only known after
+    it), so a request with a wrong MAC cannot burn the nonce of the genuine one, and a
+    replay (the same MAC) is refused.
 
     On success the response MAC is left in the scope for the middleware to send as
     ``Server-Authorization``. Raises :class:`~loop.errors.LoopError` otherwise; a storage
     failure propagates as ``BackendError`` (503).
     """
+    settings = services.settings
+    storage = services.storage
+    slot = request_checks.get() if storage.carries_session_checks else None
     sessions: list[Session] = []
+    remembered = False
 
     async def lookup(attributes: dict[str, str]) -> str:
-        sessions.append(await _lookup(services, attributes))
-        return sessions[0].hawk_key
+        nonlocal remembered
+        hawk_id = hawk_id_hmac(settings, attributes["id"])
+        known = storage.known_sessions.get(hawk_id) if slot is not None else None
+        if known is None:
+            known = await _lookup(services, hawk_id, attributes)  # remembered by it
+        else:
+            remembered = True
+        sessions.append(known)
+        return known.hawk_key
 
-    settings = services.settings
     attributes = await verify_with(
         request,
         attributes_text,
@@ -109,7 +126,25 @@ async def verify(request: Request, services: SessionServices, attributes_text: s
         check_payload_hash=settings.hawk.check_payload_hash,
         now=services.clock.now,
     )
+    if remembered and slot is not None:
+        slot.check = _check(services, sessions[0], attributes)
     return Verified(sessions[0], attributes["id"])
+
+
+def _check(
+    services: SessionServices, session: Session, attributes: dict[str, str]
+) -> SessionCheck:
+    settings = services.settings
+    timestamp = int(attributes["ts"])
+    return SessionCheck(
+        hawk_id_hmac=session.hawk_id_hmac,
+        user_mac=session.user_mac,
+        member=nonce_member(timestamp, attributes["nonce"], attributes["mac"]),
+        nonce_until=nonce_until(timestamp, settings.hawk.timestamp_skew),
+        now=services.clock.now(),
+        ttl=settings.hawk_session_duration,
+        alone=services.storage.check_session,
+    )
 
 
 KeyLookup = Callable[[dict[str, str]], Awaitable[str]]
@@ -268,14 +303,14 @@ class _Signed:
     dlg: str | None
 
 
-async def _lookup(services: SessionServices, attributes: dict[str, str]) -> Session:
+async def _lookup(services: SessionServices, hawk_id: str, attributes: dict[str, str]) -> Session:
     """One storage round trip: find the session, record the request (timestamp, nonce,
     MAC) until its timestamp can no longer be accepted, touch the session."""
     settings = services.settings
     timestamp = int(attributes["ts"])
     try:
         session = await services.storage.authenticate(
-            hawk_id_hmac(settings, attributes["id"]),
+            hawk_id,
             timestamp=timestamp,
             nonce=attributes["nonce"],
             mac=attributes["mac"],
@@ -313,4 +348,4 @@ def _response_header(signed: _Signed) -> str:
 
 
 def _failure(message: str) -> errors.LoopError:
-    return errors.unauthorized(f'Hawk error="{message}"', message)
+    return errors.hawk_failure(message)

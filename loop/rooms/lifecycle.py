@@ -37,7 +37,9 @@ async def live(services: RoomServices, token: str) -> RoomState:
     """The room with its live participants; 404 errno 105 when it is gone or expired."""
     state = await services.storage.get_room(token, now=services.clock.now())
     if state is None:
+        services.storage.recent_rooms.forget(token)
         raise errors.token_not_found()
+    services.storage.recent_rooms.remember(state)
     return state
 
 
@@ -73,6 +75,7 @@ async def create(
             limits=quotas.room_creation(services.settings, caller.session),
             max_rooms=services.settings.limits.max_rooms_per_user,
         )
+    services.storage.recent_rooms.remember(RoomState(room, (), 0))
     notify_owner(services, change, "creation")
     return room
 
@@ -95,6 +98,7 @@ async def update(
         value = getattr(params, field)
         if value is not None:
             changes[field] = value
+    services.storage.recent_rooms.forget(state.room.token)
     try:
         room, change = await services.storage.update_room(
             state.room.token, owner=caller.session.user, changes=changes, now=now
@@ -109,6 +113,7 @@ async def update(
 
 async def delete(services: RoomServices, caller: HawkCaller, token: str) -> None:
     """404/105 when no such room, then 403/999 when the caller's user does not own it."""
+    services.storage.recent_rooms.forget(token)
     try:
         change = await services.storage.delete_room(
             token,
@@ -128,6 +133,8 @@ async def delete_many(
     services: RoomServices, caller: HawkCaller, tokens: Sequence[str]
 ) -> list[str]:
     """Delete those of ``tokens`` the caller owns; the owner hears of it only if any (D11)."""
+    for token in tokens:
+        services.storage.recent_rooms.forget(token)
     deleted, change = await services.storage.delete_rooms(
         tokens,
         owner=caller.session.user,

@@ -82,12 +82,16 @@ async def join(
     client_max_size: int,
     *,
     address: str | None,
+    remembered: bool = False,
 ) -> dict[str, Any]:
     """Seat the caller and hand it a media token; 202/121 when there is no seat for it;
     429 errno 117 past ``limits.joins_per_address`` for a link-clicker at ``address``.
 
     The seat is decided on the participants read, and ``join_room`` refuses the write if
-    they changed since (another join): then the decision is made again on a fresh read.
+    they changed since (another join, an update): then the decision is made again on a
+    fresh read. A ``remembered`` state (:class:`~loop.storage.rooms.RecentRooms`, not
+    read for this request) can only look fuller than the room is, so a refusal decided
+    on it is decided again on a fresh read before it is answered.
     """
     user = caller.session.user if isinstance(caller, HawkCaller) else None
     limits = quotas.anonymous_join(services.settings, address) if user is None else ()
@@ -95,7 +99,10 @@ async def join(
         caller, user, display_name, client_max_size, _identity(caller), str(uuid.uuid4())
     )
     created: MediaSession | None = None
+    fresh = not remembered
     for _ in range(JOIN_ATTEMPTS):
+        if not fresh and _refused(state, joiner):
+            state, fresh = await live(services, state.room.token), True
         _check_seat(state, joiner)
         media, created = await _media_session(services, state, created)
         now = services.clock.now()
@@ -112,10 +119,12 @@ async def join(
                     limits=limits,
                 )
         except JoinConflict:
-            state = await live(services, state.room.token)
+            state, fresh = await live(services, state.room.token), True
             continue
         except RoomNotFound:
+            services.storage.recent_rooms.forget(state.room.token)
             raise errors.token_not_found() from None
+        services.storage.recent_rooms.remember(_joined(state, participant, created))
         notify_owner(services, change, "join")
         return {
             "apiKey": media.api_key,
@@ -166,6 +175,23 @@ def _joiner_id(services: RoomServices, caller: RoomCaller, token: str) -> str:
     if isinstance(caller, HawkCaller):
         return caller.session.hawk_id_hmac
     return participant_token_id(services.settings, token)
+
+
+def _joined(state: RoomState, participant: Participant, created: MediaSession | None) -> RoomState:
+    """The room as ``join_room`` left it (it moved the generation on by one)."""
+    room = state.room
+    if created is not None:
+        room = dataclasses.replace(room, session_id=created.session_id, api_key=created.api_key)
+    others = tuple(p for p in state.participants if p.id != participant.id)
+    return RoomState(room, (*others, participant), state.generation + 1)
+
+
+def _refused(state: RoomState, joiner: Joiner) -> bool:
+    try:
+        _check_seat(state, joiner)
+    except errors.LoopError:
+        return True
+    return False
 
 
 def _check_seat(state: RoomState, joiner: Joiner) -> None:
@@ -232,38 +258,50 @@ def _touched_expiry(services: RoomServices, now: float) -> int:
     return int(now) + services.settings.rooms.extend_ttl * HOUR
 
 
-async def refresh(services: RoomServices, state: RoomState, pid: str) -> dict[str, Any]:
+async def refresh(
+    services: RoomServices, caller: RoomCaller, token: str, pid: str
+) -> dict[str, Any]:
     """Extend the caller's participation; 410/111 once it has lapsed. No notification."""
     now = services.clock.now()
     try:
         await services.storage.refresh_participant(
-            state.room.token,
-            pid,
-            now=now,
-            expires_at=now + services.settings.rooms.participant_ttl,
+            token, pid, now=now, expires_at=now + services.settings.rooms.participant_ttl
         )
     except NotParticipant:
-        raise errors.participation_expired() from None
+        raise _seat_missing(caller, errors.participation_expired()) from None
     except RoomNotFound:
         raise errors.token_not_found() from None
     return {"expires": participant_ttl(services)}
 
 
-async def leave(services: RoomServices, state: RoomState, pid: str) -> None:
-    await _end_participation(services, state.room.token, pid, "left")
+async def leave(services: RoomServices, caller: RoomCaller, token: str, pid: str) -> None:
+    missing = _seat_missing(caller, errors.not_room_participant(NOT_JOINED))
+    await _end_participation(services, token, pid, "left", missing=missing)
+
+
+def _seat_missing(caller: RoomCaller, otherwise: errors.LoopError) -> errors.LoopError:
+    """The answer when the caller has no live seat: a Basic token is then no credential
+    at all (§3.6)."""
+    if isinstance(caller, ParticipantToken):
+        return errors.invalid_participant_token()
+    return otherwise
 
 
 async def remove_participant(services: RoomServices, token: str, pid: str) -> None:
     """The moderator removed a participant over signalling: a leave on its behalf. Already
     gone (it left or lapsed meanwhile): its socket is closed all the same."""
     try:
-        await _end_participation(services, token, pid, "removed")
+        missing = errors.not_room_participant(NOT_JOINED)
+        await _end_participation(services, token, pid, "removed", missing=missing)
     except errors.LoopError:
         await signalling.end_participant(services.signals, token, pid, "removed")
 
 
-async def _end_participation(services: RoomServices, token: str, pid: str, reason: str) -> None:
-    """Remove the participant, notify the owner, and close its signalling socket."""
+async def _end_participation(
+    services: RoomServices, token: str, pid: str, reason: str, *, missing: errors.LoopError
+) -> None:
+    """Remove the participant, notify the owner, and close its signalling socket;
+    ``missing`` is the answer when it has no live seat."""
     now = services.clock.now()
     try:
         change = await services.storage.leave_room(
@@ -278,7 +316,7 @@ async def _end_participation(services: RoomServices, token: str, pid: str, reaso
             ),
         )
     except NotParticipant:
-        raise errors.not_room_participant(NOT_JOINED) from None
+        raise missing from None
     except RoomNotFound:
         raise errors.token_not_found() from None
     notify_owner(services, change, "leave")

@@ -2,16 +2,18 @@
 
 Handlers keep the spec's order of checks. Bodies are parsed first, as the original's
 app-wide body parser did. Where the spec puts the room lookup before authentication
-(``GET``/``POST /rooms/{token}``), or right after it (``PATCH``), both run concurrently
-and their outcomes are then judged in the spec's order.
+(``GET``/``POST /rooms/{token}``), the caller is verified first all the same, and the
+room looked up only when it failed (its 404 wins): a remembered session is verified with
+no storage call, and its session check then rides on the room's lookup, so such a
+request costs one round trip (:mod:`loop.storage.checks`). ``refresh`` and ``leave``
+skip the lookup altogether: their own storage call refuses a missing room or seat.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import Awaitable, Iterator, Mapping
-from typing import Any, TypeVar
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,13 +24,13 @@ from loop.auth import HawkCaller, ParticipantToken, RoomCaller
 from loop.rooms import lifecycle, participation, validation
 from loop.rooms.validation import ALERT
 from loop.rooms.views import full_view, public_view, room_url
-from loop.services import services
-from loop.storage import RoomState
+from loop.services import Services, services
+from loop.storage import RoomState, SessionCheckFailed
+from loop.storage.checks import unchecked
 from loop.web.clients import request_client
 from loop.web.requests import json_body, json_response, no_content, require_params
 
-A = TypeVar("A")
-B = TypeVar("B")
+SEAT_ACTIONS = ("refresh", "leave")
 ROOM_NOT_FOUND = {
     "code": 404,
     "errno": int(errors.Errno.INVALID_TOKEN),
@@ -98,11 +100,12 @@ async def get_room(request: Request) -> Response:
 
 
 async def update_room(request: Request) -> Response:
-    """``PATCH /rooms/{token}`` and ``PUT /room-url/{token}``: 404, 400, then 403."""
+    """``PATCH /rooms/{token}`` and ``PUT /room-url/{token}``: 401, 404, 400, then 403."""
     body = await json_body(request)
     svc = services(request)
     token = request.path_params["token"]
-    caller, state = await _both(auth.require_hawk(request), _live_room(request, token))
+    caller = await auth.require_hawk(request)
+    state = await _live_room(request, token)
     with _alerting(body):
         params = validation.room_params(body, svc.settings.rooms)
         lifecycle.check_owner(caller, state.room)
@@ -121,21 +124,24 @@ async def room_action(request: Request) -> Response:
     """``POST /rooms/{token}``: ``join`` (anyone), ``refresh``, ``status``, ``leave``,
     ``logDomain`` (participants)."""
     body = await json_body(request)
+    svc = services(request)
+    token = request.path_params["token"]
+    action = body.get("action")
+    if action in SEAT_ACTIONS:
+        caller = await _caller(request)
+        pid = participation.participant_id(caller)
+        if pid is not None:  # else the room's 404 comes before the missing credentials
+            return await _seat_action(svc, caller, token, pid, body)
+    elif action == "join" and (remembered := svc.storage.recent_rooms.get(token)):
+        caller = await _caller(request)
+        if not isinstance(caller, ParticipantToken):  # checked against a read of the room
+            return await _join(request, caller, remembered, body, remembered=True)
     state, caller = await _room_and_caller(request)
     action = validation.action(body)
-    svc = services(request)
     if action == "join":
-        require_params(request, body, "displayName", "clientMaxSize")
-        name, size = validation.join_params(body)
-        address = request_client(request)
-        joined = await participation.join(svc, caller, state, name, size, address=address)
-        return json_response(joined)
+        return await _join(request, caller, state, body, remembered=False)
     pid = participation.require_credentials(caller)
-    if action == "refresh":
-        return json_response(await participation.refresh(svc, state, pid))
-    if action == "leave":
-        await participation.leave(svc, state, pid)
-    elif action == "status":
+    if action == "status":
         participation.status(state, pid, validation.status(body))
     else:
         require_params(request, body, "domains")
@@ -150,22 +156,55 @@ async def _live_room(request: Request, token: str) -> RoomState:
     return await lifecycle.live(services(request), token)
 
 
-async def _both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
-    """Run both concurrently; when both fail, the first one's error is the answer."""
-    a, b = await asyncio.gather(first, second, return_exceptions=True)
-    if isinstance(a, BaseException):
-        raise a
-    if isinstance(b, BaseException):
-        raise b
-    return a, b
+async def _join(
+    request: Request,
+    caller: RoomCaller,
+    state: RoomState,
+    body: Mapping[str, Any],
+    *,
+    remembered: bool,
+) -> Response:
+    require_params(request, body, "displayName", "clientMaxSize")
+    name, size = validation.join_params(body)
+    address = request_client(request)
+    joined = await participation.join(
+        services(request), caller, state, name, size, address=address, remembered=remembered
+    )
+    return json_response(joined)
+
+
+async def _seat_action(
+    svc: Services, caller: RoomCaller, token: str, pid: str, body: Mapping[str, Any]
+) -> Response:
+    """``refresh`` or ``leave`` by a caller with credentials, in one storage call that
+    refuses a missing room (404) or seat (the answers the room's lookup would give)."""
+    if body["action"] == "refresh":
+        return json_response(await participation.refresh(svc, caller, token, pid))
+    await participation.leave(svc, caller, token, pid)
+    return no_content()
+
+
+async def _caller(request: Request) -> RoomCaller:
+    """The caller (none, Hawk, Basic); when its credentials are refused, a missing room's
+    404/105 is the answer instead."""
+    try:
+        return await auth.room_caller(request)
+    except errors.LoopError:
+        await _live_room(request, request.path_params["token"])
+        raise
 
 
 async def _room_and_caller(request: Request) -> tuple[RoomState, RoomCaller]:
-    """The room (404/105 wins) then the caller, looked up concurrently; a Basic token
-    must belong to a live participant of this room (§3.6)."""
-    state, caller = await _both(
-        _live_room(request, request.path_params["token"]), auth.room_caller(request)
-    )
+    """The room (its 404/105 wins) and the caller; a Basic token must belong to a live
+    participant of this room (§3.6)."""
+    token = request.path_params["token"]
+    caller = await _caller(request)
+    try:
+        state = await _live_room(request, token)
+    except SessionCheckFailed:
+        with unchecked():
+            await _live_room(request, token)  # a missing room's 404 wins here too
+        raise
     participation.check_participant_token(caller, state)
     return state, caller
 

@@ -52,12 +52,14 @@ from collections.abc import Mapping
 from loop.storage.accounts import AccountStorage, OAuthRecord
 from loop.storage.admin import AdminStorage
 from loop.storage.calls import CallStorage
+from loop.storage.checks import KnownSessions, SessionCheck, SessionCheckFailed
 from loop.storage.errors import BackendError, StorageError
 from loop.storage.rooms import (
     JoinConflict,
     NotParticipant,
     NotRoomOwner,
     Participant,
+    RecentRooms,
     Room,
     RoomChange,
     RoomList,
@@ -99,6 +101,8 @@ __all__ = [
     "RoomStorage",
     "SecretsDiverged",
     "Session",
+    "SessionCheck",
+    "SessionCheckFailed",
     "SessionStorage",
     "SignallingStorage",
     "Storage",
@@ -139,6 +143,10 @@ class Storage(
         self._secrets = SecretsGuard()
         """Set by :meth:`pin_secrets`; the backend refuses every call while it says the
         store holds other secrets (:mod:`loop.storage.secrets`)."""
+        self.known_sessions = KnownSessions()
+        self.recent_rooms = RecentRooms()
+        """The sessions this process has seen, whose requests' checks ride on their first
+        storage call (:mod:`loop.storage.checks`)."""
 
     @property
     def secrets_diverged(self) -> bool:

@@ -79,9 +79,9 @@ class Participant:
 class RoomState:
     """A live room with its live participants (joined order) and their generation.
 
-    ``generation`` changes whenever a participant joins; :meth:`RoomStorage.join_room`
-    takes it back so a join decided on stale participants is refused
-    (:class:`JoinConflict`).
+    ``generation`` changes whenever a participant joins or the room is updated;
+    :meth:`RoomStorage.join_room` takes it back so a join decided on stale participants
+    (or a stale ``max_size``) is refused (:class:`JoinConflict`).
     """
 
     room: Room
@@ -106,8 +106,42 @@ class RoomList:
     """Tokens of rooms the user deleted at or after ``since`` (only when ``since`` given)."""
 
 
+RECENT_ROOMS = 10_000
+"""Rooms a process remembers for joins (:class:`RecentRooms`); past it the oldest goes."""
+
+
+class RecentRooms:
+    """The rooms this process last read or changed, so that a join can be decided
+    without reading its room again (one storage call instead of two).
+
+    Never trusted for more than deciding a seat: ``join_room`` refuses a decision made on
+    another generation (every join and every update moves it), and what does not move
+    it (leaves, lapsed participants) only makes a remembered room look fuller, so a seat
+    it grants is a seat the room has; a refusal is decided again on a fresh read."""
+
+    def __init__(self, capacity: int = RECENT_ROOMS) -> None:
+        self._capacity = capacity
+        self._states: dict[str, RoomState] = {}
+
+    def get(self, token: str) -> RoomState | None:
+        return self._states.get(token)
+
+    def remember(self, state: RoomState) -> None:
+        states = self._states
+        states.pop(state.room.token, None)
+        states[state.room.token] = state
+        if len(states) > self._capacity:
+            del states[next(iter(states))]
+
+    def forget(self, token: str) -> None:
+        self._states.pop(token, None)
+
+
 class RoomStorage(abc.ABC):
     """Rooms, their deletion log, and their participants."""
+
+    recent_rooms: RecentRooms
+    """Kept by the rooms domain (:class:`RecentRooms`); the storage itself never reads it."""
 
     # -- rooms -----------------------------------------------------------------------------
 

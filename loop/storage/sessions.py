@@ -15,6 +15,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from loop.storage.checks import KnownSessions, SessionCheck
 from loop.storage.errors import StorageError
 from loop.storage.quotas import RateLimit
 
@@ -58,6 +59,20 @@ class Session:
 
 class SessionStorage(abc.ABC):
     """Hawk sessions (with their nonces) and the push targets of their devices."""
+
+    known_sessions: KnownSessions
+    """The sessions this process has seen, whose requests' checks ride on their first
+    storage call (:mod:`loop.storage.checks`)."""
+
+    carries_session_checks = True
+    """Whether a :class:`~loop.storage.checks.SessionCheck` can ride on any call of this
+    backend (a Redis Cluster cannot: a session and a room live in different slots)."""
+
+    @abc.abstractmethod
+    async def check_session(self, check: SessionCheck) -> None:
+        """Perform ``check`` by itself, for a request whose storage calls did not carry it
+        (or that made none): claimed and settled like a carried one, raising
+        :class:`~loop.storage.checks.SessionCheckFailed` when it fails."""
 
     # -- Hawk sessions ---------------------------------------------------------------------
 

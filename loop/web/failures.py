@@ -22,13 +22,16 @@ from loop import errors
 from loop.logging import failure_fields
 from loop.media import MediaError
 from loop.msisdn.errors import GatewayError
-from loop.storage import BackendError
+from loop.storage import BackendError, SessionCheckFailed
 
 logger = logging.getLogger("loop")
 request_logger = logging.getLogger("loop.request")
 
 ERRNO_KEY = "loop.errno"
 """Scope key where the error writer leaves the errno, for the summary log line."""
+
+SERVER_AUTHORIZATION_KEY = "loop.server_authorization"
+"""Scope key where Hawk verification leaves the ``Server-Authorization`` value to send."""
 
 BACKEND_FAILURES: tuple[type[Exception], ...] = (BackendError, MediaError)
 """What a failing backend raises: answered 503, never 500."""
@@ -58,6 +61,20 @@ async def answer(request: Request, error: Any) -> Response:
     return errors.error_response(error)
 
 
+def session_check_answer(failure: SessionCheckFailed) -> errors.LoopError:
+    """A Hawk request whose session check failed after its MAC verified with a
+    remembered key (:mod:`loop.storage.checks`): the answers a separate lookup gives."""
+    return errors.hawk_failure(
+        errors.INVALID_NONCE if failure.replayed else errors.UNKNOWN_CREDENTIALS
+    )
+
+
+async def refuse_session(request: Request, failure: SessionCheckFailed) -> Response:
+    """No ``Server-Authorization`` on the refusal: the session is not vouched for."""
+    request.scope.pop(SERVER_AUTHORIZATION_KEY, None)
+    return await answer(request, session_check_answer(failure))
+
+
 def exception_handlers(
     *,
     retry_after: int,
@@ -78,6 +95,7 @@ def exception_handlers(
 
     handlers: dict[Any, Handler] = {
         errors.LoopError: answer,
+        SessionCheckFailed: refuse_session,
         GatewayError: answer,
         HTTPException: http_error,
     }

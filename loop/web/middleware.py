@@ -29,16 +29,22 @@ from email.utils import formatdate
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loop.clock import Clock
+from loop.errors import LoopError
 from loop.jsonutil import dumps
 from loop.logging import request_id
 from loop.prometheus import PrometheusMetrics
+from loop.storage.checks import CheckSlot, SessionCheckFailed, request_checks
 from loop.web.clients import CLIENT_KEY, client_address, parse_networks
-from loop.web.failures import ERRNO_KEY, last_resort
+from loop.web.failures import (
+    ERRNO_KEY,
+    SERVER_AUTHORIZATION_KEY,
+    last_resort,
+    session_check_answer,
+)
+
+__all__ = ["SERVER_AUTHORIZATION_KEY", "LoopMiddleware", "route_template"]
 
 logger = logging.getLogger("loop.request")
-
-SERVER_AUTHORIZATION_KEY = "loop.server_authorization"
-"""Scope key where Hawk verification leaves the ``Server-Authorization`` value to send."""
 
 REQUEST_ID_KEY = "loop.rid"
 """Scope key holding the request's id (also in :data:`loop.logging.request_id`)."""
@@ -104,16 +110,25 @@ class LoopMiddleware:
         started = time.perf_counter()
         status = 500
         response_started = False
+        refused = False
+        slot = CheckSlot()
+        checks = request_checks.set(slot)
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status, response_started
+            nonlocal status, response_started, refused
             if message["type"] == "http.response.start":
+                if slot.check is not None and not refused:
+                    refused = await self._settle(slot, scope, send_with_headers)
+                    if refused:
+                        return
                 response_started = True
                 status = message["status"]
                 message["headers"] = self._response_headers(
                     scope, message.get("headers", []), status, allowed_origin
                 )
                 message["headers"].append((b"x-request-id", rid))
+            elif refused:
+                return  # the body of the answer the refusal replaced
             await send(message)
 
         try:
@@ -123,6 +138,7 @@ class LoopMiddleware:
                 raise
             status = await self._send_failure(scope, send_with_headers, exc)
         finally:
+            request_checks.reset(checks)
             elapsed = time.perf_counter() - started
             self._log_summary(scope, status, elapsed)
             if self.prometheus is not None:
@@ -181,8 +197,28 @@ class LoopMiddleware:
             self._date_value = formatdate(now, usegmt=True).encode()
         return self._date_value
 
+    async def _settle(self, slot: CheckSlot, scope: Scope, send: Send) -> bool:
+        """Before any answer to a Hawk request goes out, its session check must have been
+        performed (:mod:`loop.storage.checks`): alone, if no storage call carried it.
+        ``True`` when it failed: the 401 was sent instead of the route's answer."""
+        check, slot.check = slot.check, None
+        assert check is not None
+        try:
+            await check.settle()
+        except Exception as exc:
+            scope.pop(SERVER_AUTHORIZATION_KEY, None)
+            if isinstance(exc, SessionCheckFailed):
+                error = session_check_answer(exc)
+            else:  # the store failed: 503, as for any other call
+                error = last_resort(exc, int(self.retry_after))
+            await self._send_error(scope, send, error)
+            return True
+        return False
+
     async def _send_failure(self, scope: Scope, send: Send, exc: Exception) -> int:
-        error = last_resort(exc, int(self.retry_after))
+        return await self._send_error(scope, send, last_resort(exc, int(self.retry_after)))
+
+    async def _send_error(self, scope: Scope, send: Send, error: LoopError) -> int:
         scope[ERRNO_KEY] = int(error.errno)
         body = dumps(error.body())
         headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]

@@ -20,6 +20,7 @@ from loop.config import GaSettings, HawkSettings
 from loop.errors import LoopError
 from loop.hawk import hawk_id_hmac
 from loop.storage import BackendError
+from loop.storage.checks import KnownSessions
 from loop.web.middleware import SERVER_AUTHORIZATION_KEY
 from tests.routes.conftest import Harness
 from tests.support.client import HawkSession, assert_error
@@ -593,6 +594,7 @@ async def test_storage_failure_during_lookup_is_503(
         raise BackendError(message="down")
 
     monkeypatch.setattr(harness.services.storage, "authenticate", failing)
+    monkeypatch.setattr(harness.services.storage, "known_sessions", KnownSessions())
     response = await harness.client.delete("/registration", hawk=session)
     assert_error(response, 503, 201, "Service Unavailable")
     assert response.headers["retry-after"] == str(harness.services.settings.retry_after)

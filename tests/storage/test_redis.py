@@ -53,12 +53,14 @@ SCRIPT_MODULES = (
 
 
 def loaded_scripts() -> list[Script]:
-    return [
+    """Every script of the backend, and each one's variant carrying a session check."""
+    scripts = [
         value
         for module in SCRIPT_MODULES
         for value in vars(module).values()
         if isinstance(value, Script)
     ]
+    return [*scripts, *(script.checked for script in scripts)]
 
 
 @pytest.fixture

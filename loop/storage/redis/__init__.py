@@ -25,9 +25,16 @@ from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 
 from loop.storage import DEFAULT_TIMEOUT, BackendError, Storage
+from loop.storage.checks import (
+    CheckSlot,
+    SessionCheck,
+    SessionCheckFailed,
+    armed_check,
+    request_checks,
+)
 from loop.storage.redis import keys
 from loop.storage.redis.accounts import RedisAccountStorage
 from loop.storage.redis.admin import RedisAdminStorage
@@ -45,6 +52,7 @@ from loop.storage.secrets import SecretsDiverged
 HEARTBEAT_TTL = 3600
 
 ENSURE_SECRETS = load("ensure_secrets")
+NOOP = load("noop")
 CLAIM_SECRETS = load("claim_secrets")
 
 
@@ -75,15 +83,62 @@ class RedisStorage(
     async def _run(self, script: Script, keys: Sequence[str], *args: str) -> Any:
         """One ``EVALSHA`` (``args[0]`` is always ``now``), or ``EVAL`` if the script
         cache was flushed; ``stats`` count what really went over the wire. Refused while
-        the secrets diverged."""
+        the secrets diverged. The request's session check rides on it when armed and not
+        taken yet (:mod:`loop.storage.checks`); once taken, later calls wait for it."""
         if self._secrets.diverged:
             raise SecretsDiverged()
+        check = armed_check()
+        if check is not None:
+            if check.claim():
+                return await self._run_checked(check, script, keys, args)
+            await check.outcome()
+        return await self._send(script, len(keys), *keys, *args)
+
+    async def _run_checked(
+        self, check: SessionCheck, script: Script, keys: Sequence[str], args: Sequence[str]
+    ) -> Any:
+        try:
+            reply = await self._send(
+                script.checked,
+                len(keys) + 2,
+                *keys,
+                *check_keys(check.hawk_id_hmac),
+                *args,
+                check.member,
+                number(check.now + check.ttl),
+                number(check.nonce_until),
+                check.user_mac or "",
+                number(check.now),
+            )
+        except ResponseError as error:
+            failure = check_failure(error)
+            if failure is None:
+                check.failed(BackendError(error))
+                raise
+            self.known_sessions.forget(check.hawk_id_hmac)
+            check.failed(failure)
+            raise failure from None
+        except BaseException as error:
+            check.failed(BackendError(error))
+            raise
+        check.passed()
+        return reply
+
+    async def _send(self, script: Script, key_count: int, *keys_and_args: str | int) -> Any:
         self._count()
         try:
-            return await self._lane.execute("EVALSHA", script.sha, len(keys), *keys, *args)
+            return await self._lane.execute("EVALSHA", script.sha, key_count, *keys_and_args)
         except NoScriptError:
             self._count()
-            return await self._lane.execute("EVAL", script.source, len(keys), *keys, *args)
+            return await self._lane.execute("EVAL", script.source, key_count, *keys_and_args)
+
+    @wrap_redis_error
+    async def check_session(self, check: SessionCheck) -> None:
+        token = request_checks.set(_slot_of(check))
+        try:
+            await self._run(NOOP, [], number(check.now))
+        finally:
+            request_checks.reset(token)
 
     async def _eval(self, script: Script, keys: Sequence[str], *args: str) -> Any:
         """:meth:`_run` even while the secrets diverged: for the secrets checks, which
@@ -170,6 +225,25 @@ class RedisStorage(
             self._count()
             await connection.send_command("EVAL", CLAIM_SECRETS.source, *command)
             return await connection.read_response()
+
+
+def check_keys(hawk_id_hmac: str) -> list[str]:
+    return [keys.session(hawk_id_hmac), keys.nonces(hawk_id_hmac)]
+
+
+def check_failure(error: ResponseError) -> SessionCheckFailed | None:
+    """The failed check a script's error reply reports (``lua/check_session.lua``), or
+    ``None`` for any other error."""
+    message = str(error)
+    if not message.startswith("LOOPCHECK "):
+        return None
+    return SessionCheckFailed(replayed=message.endswith("replayed"))
+
+
+def _slot_of(check: SessionCheck) -> CheckSlot:
+    slot = CheckSlot()
+    slot.check = check
+    return slot
 
 
 def _pairs(record: Mapping[str, str]) -> list[str]:

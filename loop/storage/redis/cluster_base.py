@@ -15,11 +15,13 @@ from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import NoScriptError
 
+from loop.storage.checks import armed_check
 from loop.storage.quotas import RateLimit
-from loop.storage.redis import RedisStorage, keys
+from loop.storage.redis import NOOP, RedisStorage, keys
 from loop.storage.redis.cluster import ClusterLane, slot_of
 from loop.storage.redis.codec import number
 from loop.storage.redis.errors import wrap_redis_error
+from loop.storage.redis.keys import session as session_key
 from loop.storage.redis.quotas import check, window_spec
 from loop.storage.redis.scripts import Script, load
 from loop.storage.secrets import SecretsDiverged
@@ -50,15 +52,39 @@ class ClusterBase(RedisStorage):
     # -- one script, its foreign writes and push targets -----------------------------------
 
     async def _run(self, script: Script, keys: Sequence[str], *args: str) -> Any:
+        """As on a single Redis, but a request's session check rides on the call only if
+        the call's keys are in the session's slot (or it has none); otherwise the check is
+        a call of its own, on the session's master, first."""
         if self._secrets.diverged:
             raise SecretsDiverged()
-        return await self._eval(script, keys, *args)
+        check = armed_check()
+        if check is not None and check.claim():
+            if not keys or slot_of(keys[0]) == slot_of(session_key(check.hawk_id_hmac)):
+                return await self._run_checked(check, script, keys, args)
+            await self._run_checked(check, NOOP, [], [number(check.now)])
+        elif check is not None:
+            await check.outcome()
+        return await self._send(script, len(keys), *keys, *args)
+
+    async def _settle_check(self) -> None:
+        """Before a plain command (which cannot carry it): the request's session check,
+        alone, or the outcome of the call carrying it."""
+        check = armed_check()
+        if check is not None and check.claim():
+            await self._run_checked(check, NOOP, [], [number(check.now)])
+        elif check is not None:
+            await check.outcome()
 
     async def _eval(self, script: Script, keys: Sequence[str], *args: str) -> Any:
+        return await self._send(script, len(keys), *keys, *args)
+
+    async def _send(self, script: Script, key_count: int, *keys_and_args: str | int) -> Any:
         """The script's cluster form on its first key's slot (keys of other slots, which
         the single-Redis callers still pass, are left out: the scripts do not read them
         from KEYS), then its foreign writes and targets."""
-        local = [key for key in keys if slot_of(key) == slot_of(keys[0])] if keys else []
+        names = [str(key) for key in keys_and_args[:key_count]]
+        args = [str(arg) for arg in keys_and_args[key_count:]]
+        local = [key for key in names if slot_of(key) == slot_of(names[0])] if names else []
         reply, writes = await self._script(script.cluster_sha, script.cluster_source, local, args)
         if writes:
             await self._apply(writes, args[0])
@@ -94,17 +120,22 @@ class ClusterBase(RedisStorage):
         if not isinstance(reply, list):
             return reply
         if len(reply) == 3 and reply[0] == TARGETS_PLACEHOLDER:
-            return await self._targets(reply[1], reply[2], now)
+            return await self._read_targets(reply[1], reply[2], now)
         return [await self._fill_targets(item, now) for item in reply]
 
     async def _targets(self, user: str, topic: str, now: float) -> list[str]:
+        await self._settle_check()
+        return await self._read_targets(user, topic, now)
+
+    async def _read_targets(self, user: str, topic: str, now: float) -> list[str]:
         """The prelude's ``targets`` in steps: the push index, each device's session (at
-        once), then the index pruned of devices whose session or record is gone."""
+        once), then the index pruned of devices whose session or record is gone. Also
+        within the call carrying a session check, so it does not wait for one."""
         index = keys.user(user, "push")
-        devices = await self._command("SMEMBERS", index)
+        devices = await self._raw("SMEMBERS", index)
         fields = ("e", f"p:calls:{user}", f"p:rooms:{user}")
         sessions = await asyncio.gather(
-            *(self._command("HMGET", keys.session(device), *fields) for device in devices)
+            *(self._raw("HMGET", keys.session(device), *fields) for device in devices)
         )
         found: list[str] = []
         stale = []
@@ -115,11 +146,15 @@ class ClusterBase(RedisStorage):
             elif float(expiry) > now and target and target not in found:
                 found.append(target)
         if stale:
-            await self._command("SREM", index, *stale)
+            await self._raw("SREM", index, *stale)
         return found
 
     async def _command(self, *command: str) -> Any:
-        """One plain command, on its key's master."""
+        """One plain command, on its key's master, once the request's check is settled."""
+        await self._settle_check()
+        return await self._raw(*command)
+
+    async def _raw(self, *command: str) -> Any:
         self._count()
         return await self._lane.execute(*command)
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis.asyncio
 
+from loop.storage.checks import KnownSessions
 from loop.storage.redis.lane import Lane
 from loop.storage.redis.scripts import Script
 
@@ -26,3 +27,5 @@ class RedisPlumbing:
         async def _run(self, script: Script, keys: Sequence[str], *args: str) -> Any: ...
 
         def _count(self) -> None: ...
+
+        known_sessions: KnownSessions

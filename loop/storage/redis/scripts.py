@@ -25,7 +25,7 @@ MARGIN_MS = 60_000
 """How long a record outlives its expiry before Redis reclaims it."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True)
 class Script:
     """A script's full source and the SHA1 that ``EVALSHA`` names it by, for a single Redis
     (``source``, ``sha``) and for a Redis Cluster (``cluster_source``, ``cluster_sha``: the
@@ -36,6 +36,14 @@ class Script:
     sha: str
     cluster_source: str
     cluster_sha: str
+    parts: tuple[str, ...] = ()
+
+    @functools.cached_property
+    def checked(self) -> Script:
+        """This script with a Hawk request's session check before its own part
+        (``lua/check_session.lua``, :mod:`loop.storage.checks`): it takes two more KEYS
+        and five more ARGV, last."""
+        return load(f"{self.name}+check", "check_session", *self.parts)
 
 
 @functools.cache
@@ -48,7 +56,8 @@ def load(name: str, *parts: str) -> Script:
     """The script ``name``: the prelude, then ``lua/<part>.lua`` for each of ``parts``
     (just ``lua/<name>.lua`` when none are given). The SHA1s are computed here, so nothing
     has to be loaded into Redis at start-up."""
-    body = "\n".join(_read(part) for part in parts or (name,))
+    parts = parts or (name,)
+    body = "\n".join(_read(part) for part in parts)
     source = "\n".join([_prelude(cluster=False), body])
     cluster_source = "\n".join(
         [
@@ -58,10 +67,11 @@ def load(name: str, *parts: str) -> Script:
             "end",
             "local reply = run()",
             "if reply == nil then reply = false end",
+            "if type(reply) == 'table' and reply.err then return reply end",
             "return {reply, FOREIGN}",
         ]
     )
-    return Script(name, source, _sha(source), cluster_source, _sha(cluster_source))
+    return Script(name, source, _sha(source), cluster_source, _sha(cluster_source), parts)
 
 
 def _prelude(*, cluster: bool) -> str:

@@ -44,6 +44,7 @@ class RedisSessionStorage(RedisPlumbing):
         fields = codec.session_fields(session, now + ttl)
         names = [*_session_keys(session.hawk_id_hmac), *window_keys(limits)]
         check(await self._run(CREATE_SESSION, names, number(now), window_spec(limits), *fields))
+        self.known_sessions.remember(session)
 
     @wrap_redis_error
     async def authenticate(
@@ -69,7 +70,9 @@ class RedisSessionStorage(RedisPlumbing):
             return None
         if reply == "replayed":
             raise NonceReplayed()
-        return codec.session_from_reply(hawk_id_hmac, reply)
+        session = codec.session_from_reply(hawk_id_hmac, reply)
+        self.known_sessions.remember(session)
+        return session
 
     @wrap_redis_error
     async def bind_identity(
@@ -83,10 +86,12 @@ class RedisSessionStorage(RedisPlumbing):
             user_mac,
             encrypted_identity,
         )
+        self.known_sessions.forget(hawk_id_hmac)
 
     @wrap_redis_error
     async def delete_session(self, hawk_id_hmac: str) -> None:
         await self._run(DELETE_SESSION, _session_keys(hawk_id_hmac), "0", hawk_id_hmac)
+        self.known_sessions.forget(hawk_id_hmac)
 
     # -- push registrations ----------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from loop.storage import DEFAULT_TIMEOUT, BackendError, Storage
+from loop.storage.checks import SessionCheck, SessionCheckFailed, armed_check
 from loop.storage.secrets import FINGERPRINT, SecretsDiverged
 from loop.storage.sqlite import quotas
 from loop.storage.sqlite.accounts import SQLiteAccountStorage
@@ -130,6 +131,13 @@ class SQLiteStorage(
         Refused while the secrets diverged, unless not ``guarded`` (the secrets checks)."""
         if guarded and self._secrets.diverged:
             raise SecretsDiverged()
+        check = armed_check() if guarded else None
+        if check is not None and not check.claim():
+            check.outcome_now()  # carried by an earlier call: raise if it failed
+            check = None
+        if check is not None:
+            yield from self._checked_transaction(check, now)
+            return
         self.stats.round_trips += 1
         self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
@@ -141,6 +149,42 @@ class SQLiteStorage(
                 self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+
+    def _checked_transaction(self, check: SessionCheck, now: float | None) -> Iterator[None]:
+        """A write transaction that performs the request's session check first
+        (:mod:`loop.storage.checks`), then the call's own work in a savepoint: a domain
+        refusal (or any error) undoes the work while the check (the nonce recorded, the
+        session touched) is still committed, as when it was a call of its own."""
+        db = self._db
+        self.stats.round_trips += 1
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if now is not None and now >= self._next_purge:
+                self._purge(now)
+            self._carry_check(check)
+        except BaseException as error:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            check.failed(error if isinstance(error, SessionCheckFailed) else BackendError(error))
+            raise
+        db.execute("SAVEPOINT work")
+        try:
+            yield
+        except BaseException:
+            db.execute("ROLLBACK TO work")
+            self._commit_check(check)
+            raise
+        self._commit_check(check)
+
+    def _commit_check(self, check: SessionCheck) -> None:
+        try:
+            self._db.execute("COMMIT")
+        except BaseException as error:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            check.failed(BackendError(error))
+            raise
+        check.passed()
 
     def _purge(self, now: float) -> None:
         """Reclaim a bounded batch of expired rows; reads already ignore them."""

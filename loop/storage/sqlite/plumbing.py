@@ -12,6 +12,8 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from loop.storage.checks import KnownSessions
+
 
 class SQLitePlumbing:
     if TYPE_CHECKING:
@@ -26,3 +28,5 @@ class SQLitePlumbing:
         ) -> contextlib.AbstractContextManager[None]: ...
 
         def _check_open(self) -> None: ...
+
+        known_sessions: KnownSessions

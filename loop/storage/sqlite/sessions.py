@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
+from loop.storage.checks import CheckSlot, SessionCheck, SessionCheckFailed, request_checks
 from loop.storage.quotas import RateLimit
 from loop.storage.sessions import NonceReplayed, PushTarget, Session, Topic, nonce_member
 from loop.storage.sqlite.codec import dumps, json_list
@@ -51,6 +52,7 @@ class SQLiteSessionStorage(SQLitePlumbing):
             user, identity = session.user_mac, session.encrypted_identity
             params = (session.hawk_id_hmac, session.hawk_key, user, identity, now + ttl)
             self._run(INSERT_SESSION, params)
+        self.known_sessions.remember(session)
 
     @wrap_sqlite_error
     async def authenticate(
@@ -64,16 +66,56 @@ class SQLiteSessionStorage(SQLitePlumbing):
         ttl: float,
         nonce_until: float,
     ) -> Session | None:
+        member = nonce_member(timestamp, nonce, mac)
         with self._transaction(write=True, now=now):  # a replay rolls the touch back
-            row = self._run(TOUCH_SESSION, (now + ttl, hawk_id_hmac, now)).fetchone()
-            if row is None:
-                return None
-            if nonce_until > now:
-                member = nonce_member(timestamp, nonce, mac)
-                recorded = self._run(RECORD_NONCE, (hawk_id_hmac, member, nonce_until, now))
-                if recorded.rowcount == 0:
-                    raise NonceReplayed(hawk_id_hmac)
-            return Session(hawk_id_hmac, *row)
+            row = self._check_request(hawk_id_hmac, member, now, now + ttl, nonce_until)
+        if row is None:
+            return None
+        session = Session(hawk_id_hmac, *row)
+        self.known_sessions.remember(session)
+        return session
+
+    @wrap_sqlite_error
+    async def check_session(self, check: SessionCheck) -> None:
+        token = request_checks.set(slot := CheckSlot())
+        slot.check = check
+        try:
+            with self._transaction(write=False):
+                pass
+        finally:
+            request_checks.reset(token)
+
+    def _check_request(
+        self, hawk_id_hmac: str, member: str, now: float, expiry: float, nonce_until: float
+    ) -> tuple[str, str | None, str | None] | None:
+        """In a write transaction: the live session's ``(key, user, identity)``, touched,
+        its request recorded; ``None`` without a live session; :class:`NonceReplayed`
+        (the caller rolls the touch back) for a request seen already."""
+        row = self._run(TOUCH_SESSION, (expiry, hawk_id_hmac, now)).fetchone()
+        if row is None:
+            return None
+        if nonce_until > now:
+            recorded = self._run(RECORD_NONCE, (hawk_id_hmac, member, nonce_until, now))
+            if recorded.rowcount == 0:
+                raise NonceReplayed(hawk_id_hmac)
+        return row  # type: ignore[no-any-return]
+
+    def _carry_check(self, check: SessionCheck) -> None:
+        """A request's session check, first in the transaction of its first storage call
+        (:mod:`loop.storage.checks`); raises :class:`SessionCheckFailed`."""
+        try:
+            row = self._check_request(
+                check.hawk_id_hmac,
+                check.member,
+                check.now,
+                check.now + check.ttl,
+                check.nonce_until,
+            )
+        except NonceReplayed:
+            raise SessionCheckFailed(replayed=True) from None
+        if row is None or row[1] != check.user_mac:
+            self.known_sessions.forget(check.hawk_id_hmac)
+            raise SessionCheckFailed(replayed=False)
 
     @wrap_sqlite_error
     async def bind_identity(
@@ -82,12 +124,14 @@ class SQLiteSessionStorage(SQLitePlumbing):
         with self._transaction(write=True, now=now):
             params = (user_mac, encrypted_identity, now + ttl, hawk_id_hmac, now)
             self._run(BIND_IDENTITY, params)
+        self.known_sessions.forget(hawk_id_hmac)
 
     @wrap_sqlite_error
     async def delete_session(self, hawk_id_hmac: str) -> None:
         with self._transaction(write=True):
             for sql in (DELETE_PUSH_OF, DELETE_NONCES_OF, DELETE_SESSIONS):
                 self._run(sql, (json_list([hawk_id_hmac]),))
+        self.known_sessions.forget(hawk_id_hmac)
 
     # -- push registrations ----------------------------------------------------------------
 

@@ -78,9 +78,11 @@ INSERT_ROOM = f"""INSERT INTO rooms ({ROOM_COLUMNS}, generation)
     generation = 0 WHERE rooms.expires_at <= :now"""
 SELECT_ROOM = f"SELECT {ROOM_COLUMNS}, generation FROM rooms WHERE token = ? AND expires_at > ?"
 SELECT_OWNER = "SELECT owner FROM rooms WHERE token = ? AND expires_at > ?"
-UPDATE_ROOM = f"""UPDATE rooms SET {
-    ", ".join(f"{n} = CASE WHEN :set_{n} THEN :{n} ELSE {n} END" for n in sorted(UPDATABLE_FIELDS))
-} WHERE token = :token AND owner = :caller AND expires_at > :now RETURNING {ROOM_COLUMNS}"""
+_UPDATES = ", ".join(
+    f"{n} = CASE WHEN :set_{n} THEN :{n} ELSE {n} END" for n in sorted(UPDATABLE_FIELDS)
+)
+UPDATE_ROOM = f"""UPDATE rooms SET {_UPDATES}, generation = generation + 1
+    WHERE token = :token AND owner = :caller AND expires_at > :now RETURNING {ROOM_COLUMNS}"""
 DELETE_ROOMS = f"""DELETE FROM rooms WHERE owner = ? AND expires_at > ? AND token {IN_JSON}
     RETURNING token"""
 LOG_DELETIONS = """INSERT INTO deleted_rooms (owner, token, deleted_at, expires_at)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from loop.storage.testing.accounts import AccountContract
 from loop.storage.testing.admin import AdminContract
 from loop.storage.testing.calls import CallContract
+from loop.storage.testing.checks import SessionCheckContract
 from loop.storage.testing.faults import FaultContract
 from loop.storage.testing.lifecycle import (
     LifecycleContract,
@@ -33,6 +34,7 @@ from loop.storage.testing.webpush import WebPushContract
 
 class StorageContract(
     SessionContract,
+    SessionCheckContract,
     RoomContract,
     CallContract,
     AccountContract,

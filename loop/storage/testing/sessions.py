@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from loop.storage import NonceReplayed, PushTarget, Session, Storage, Topic
+from loop.storage import NonceReplayed, PushTarget, Session, SessionCheck, Storage, Topic
 from loop.storage.testing.factories import (
     NONCE_TTL,
     T0,
@@ -337,6 +337,9 @@ SESSION = make_session(user_mac="mac-1")
 FAULT_CALLS: dict[str, Callable[[Storage], Awaitable[Any]]] = {
     "create_session": lambda s: s.create_session(SESSION, now=T0, ttl=100),
     "authenticate": lambda s: auth(s, SESSION.hawk_id_hmac, now=T0, nonce="n"),
+    "check_session": lambda s: s.check_session(
+        SessionCheck(SESSION.hawk_id_hmac, None, "m", T0 + 60, T0, 100, s.check_session)
+    ),
     "bind_identity": lambda s: s.bind_identity(
         SESSION.hawk_id_hmac, user_mac="mac-1", encrypted_identity="e", now=T0, ttl=100
     ),

@@ -149,23 +149,49 @@ end
 local now = tonumber(ARGV[1])
 
 -- Keep the user indexes a session is filed in (the push indexes of the users it registered
--- targets as, its user's sessions index) alive at least as long as the session, which now
--- expires at ``expires_at``. On a single Redis every touch extends them. In a cluster, where
--- that is another round trip, only once the session would outlive what they were last
--- extended to (its field ``x``, ``extended``), and then by a tenth of its lifetime more, so a
--- busy session pays that round trip a few times in its life rather than on every request.
-local function keep_indexes(key, pushed, user, expires_at, extended)
+-- targets as, its user's sessions index) alive at least as long as the session, which
+-- expires at ``expires_at`` from ``t`` on. On a single Redis every touch extends them. In a
+-- cluster, where that is another round trip, only once the session would outlive what they
+-- were last extended to (its field ``x``, ``extended``), and then by a tenth of its
+-- lifetime more: a busy session pays that round trip a few times in its life, not on
+-- every request.
+local function keep_indexes(key, pushed, user, expires_at, extended, t)
   local kept_until = tonumber(expires_at)
   if CLUSTER then
     if extended and kept_until <= tonumber(extended) then return end
-    kept_until = kept_until + (kept_until - now) / 10
+    kept_until = kept_until + (kept_until - t) / 10
     redis.call('HSET', key, 'x', tostring(kept_until))
   end
-  local ms = ttl_ms(kept_until, now)
+  local ms = ttl_ms(kept_until, t)
   for _, pushed_as in ipairs(push_users(pushed)) do
     foreign('extend', push_index(pushed_as), ms)
   end
   if user then foreign('extend', 'u:{' .. user .. '}:sessions', ms) end
+end
+
+-- A Hawk request on the session at ``key`` (nonces at ``nonces``), at ``at`` (text):
+-- nil when no live session is there, or when ``expected`` is given and the session is
+-- bound to another user ('' for none); 'replayed' when ``member`` (ts:nonce:mac) is still
+-- remembered, nothing touched. Otherwise the request is remembered until ``nonce_expiry``
+-- (not at all if that has passed), the session (and its indexes) lives until ``expiry``
+-- again, and its {key, expiry, user, identity, push users} are returned.
+local function check_request(key, nonces, member, expiry, nonce_expiry, expected, at)
+  local t = tonumber(at)
+  local s = redis.call('HMGET', key, 'k', 'e', 'u', 'i', 'pu', 'x')
+  if not s[1] or tonumber(s[2]) <= t then return nil end
+  if expected and (s[3] or '') ~= expected then return nil end
+  if tonumber(nonce_expiry) > t then
+    local seen = redis.call('ZSCORE', nonces, member)
+    if seen and tonumber(seen) > t then return 'replayed' end
+    redis.call('ZREMRANGEBYSCORE', nonces, '-inf', at)
+    redis.call('ZADD', nonces, nonce_expiry, member)
+    extend(nonces, ttl_ms(nonce_expiry, t))
+  end
+  redis.call('HSET', key, 'e', expiry)
+  local ms = ttl_ms(expiry, t)
+  redis.call('PEXPIRE', key, ms)
+  keep_indexes(key, s[5], s[3], expiry, s[6], t)
+  return s
 end
 
 -- A room change's signalling announcement: published once the change is made, in the

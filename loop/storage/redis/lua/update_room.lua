@@ -4,6 +4,7 @@ local owner = live_owner(ARGV[2], now)
 if not owner then return 'room' end
 if owner ~= ARGV[3] then return 'owner' end
 redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+redis.call('HINCRBY', KEYS[1], 'g', 1) -- a join decided on the old fields is refused
 local expires_at = ARGV[5]
 if expires_at == '' then expires_at = redis.call('HGET', KEYS[1], 'expires_at') end
 local ms = ttl_ms(expires_at, now)

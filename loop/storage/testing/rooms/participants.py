@@ -85,6 +85,23 @@ class JoinContract:
             )
         assert await live(storage) == before
 
+    async def test_a_join_decided_before_an_update_conflicts(self, storage: Storage) -> None:
+        """An update may lower ``max_size``: a seat decided on the old one is refused."""
+        await storage.create_room(make_room(), now=T0)
+        before = (await live(storage)).generation
+        await storage.update_room(
+            "room-1", owner="owner-1", changes={"max_size": 2, "update_time": T0 + 1}, now=T0 + 1
+        )
+        assert (await live(storage)).generation != before
+        with pytest.raises(JoinConflict):
+            await storage.join_room(
+                "room-1",
+                make_participant("p1"),
+                generation=before,
+                now=T0 + 5,
+                room_expires_at=T0 + 10_000,
+            )
+
     async def test_join_touches_the_room_and_reports(self, storage: Storage) -> None:
         await open_session(storage, make_session(user_mac="mac-1"), targets={"rooms": "r1"})
         room = make_room(owner="mac-1")
