@@ -49,14 +49,17 @@ API_PREFIX = "/v0"
 
 
 def api_routes() -> list[BaseRoute]:
-    """Every route served both at ``/`` and under ``/v0`` (loop-api.md §1.1)."""
+    """Every route served both at ``/`` and under ``/v0`` (loop-api.md §1.1).
+
+    Busiest first: the router tries routes in order (a regular expression each), and no
+    two of these share a path and method, so the order only decides how many it tries."""
     return [
-        *dockerflow.routes,
-        *openapi_routes.routes,
-        *registration.routes,
-        *accounts.routes,
         *room_routes.routes,
+        *registration.routes,
+        *dockerflow.routes,
         *calls.routes,
+        *accounts.routes,
+        *openapi_routes.routes,
         *signalling.routes,
     ]
 

@@ -45,12 +45,14 @@ class SessionCheckFailed(StorageError):
     """The check riding on a storage call failed, and nothing of that call was done.
 
     ``replayed``: the session is alive but this request (timestamp, nonce, MAC) was seen
-    already. Otherwise the session is gone, or was bound since to another user than the
-    one it was remembered with (another process signed it in)."""
+    already. ``stale``: the session is alive but was bound since to another user than the
+    one it was remembered with (another process signed it in); the request may be served
+    again with the session looked up. Otherwise the session is gone."""
 
-    def __init__(self, *, replayed: bool) -> None:
-        super().__init__("replayed" if replayed else "unknown session")
+    def __init__(self, *, replayed: bool = False, stale: bool = False) -> None:
+        super().__init__("replayed" if replayed else "stale" if stale else "unknown session")
         self.replayed = replayed
+        self.stale = stale
 
 
 @dataclasses.dataclass(eq=False, slots=True)

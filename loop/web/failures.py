@@ -30,6 +30,10 @@ request_logger = logging.getLogger("loop.request")
 ERRNO_KEY = "loop.errno"
 """Scope key where the error writer leaves the errno, for the summary log line."""
 
+STALE_SESSION_KEY = "loop.stale_session"
+"""Scope key set when a remembered session turned out bound to another user since: the
+middleware then serves the request once more rather than send the refusal."""
+
 SERVER_AUTHORIZATION_KEY = "loop.server_authorization"
 """Scope key where Hawk verification leaves the ``Server-Authorization`` value to send."""
 
@@ -72,6 +76,8 @@ def session_check_answer(failure: SessionCheckFailed) -> errors.LoopError:
 async def refuse_session(request: Request, failure: SessionCheckFailed) -> Response:
     """No ``Server-Authorization`` on the refusal: the session is not vouched for."""
     request.scope.pop(SERVER_AUTHORIZATION_KEY, None)
+    if failure.stale:
+        request.scope[STALE_SESSION_KEY] = True
     return await answer(request, session_check_answer(failure))
 
 

@@ -38,6 +38,7 @@ from loop.web.clients import CLIENT_KEY, client_address, parse_networks
 from loop.web.failures import (
     ERRNO_KEY,
     SERVER_AUTHORIZATION_KEY,
+    STALE_SESSION_KEY,
     last_resort,
     session_check_answer,
 )
@@ -111,20 +112,31 @@ class LoopMiddleware:
         status = 500
         response_started = False
         refused = False
+        discarding = False
+        current = scope
+        pristine = dict(scope)
+        body = RecordedBody(receive)
         slot = CheckSlot()
         checks = request_checks.set(slot)
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status, response_started, refused
+            nonlocal status, response_started, refused, discarding
+            if discarding:
+                return
             if message["type"] == "http.response.start":
                 if slot.check is not None and not refused:
-                    refused = await self._settle(slot, scope, send_with_headers)
+                    refused = await self._settle(
+                        slot, current, send_with_headers, again=current is scope
+                    )
                     if refused:
                         return
+                if current.get(STALE_SESSION_KEY) and current is scope:
+                    discarding = True  # answered again below, with the session looked up
+                    return
                 response_started = True
                 status = message["status"]
                 message["headers"] = self._response_headers(
-                    scope, message.get("headers", []), status, allowed_origin
+                    current, message.get("headers", []), status, allowed_origin
                 )
                 message["headers"].append((b"x-request-id", rid))
             elif refused:
@@ -132,19 +144,27 @@ class LoopMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_headers)
+            await self.app(scope, body.receive, send_with_headers)
+            if discarding:
+                # The session this process remembered was bound to another user by another
+                # process, and nothing of the request was done: serve it once more, the
+                # session looked up afresh (loop/storage/checks.py), rather than answer a
+                # 401 the client would have to re-send.
+                discarding, current = False, pristine
+                slot.check = None
+                await self.app(current, body.replay, send_with_headers)
         except Exception as exc:  # the last line of defence
             if response_started:
                 raise
-            status = await self._send_failure(scope, send_with_headers, exc)
+            status = await self._send_failure(current, send_with_headers, exc)
         finally:
             request_checks.reset(checks)
             elapsed = time.perf_counter() - started
-            self._log_summary(scope, status, elapsed)
+            self._log_summary(current, status, elapsed)
             if self.prometheus is not None:
-                template = route_template(scope)
-                errno = scope.get(ERRNO_KEY, 0)
-                self.prometheus.request(scope["method"], template, status, errno, elapsed)
+                template = route_template(current)
+                errno = current.get(ERRNO_KEY, 0)
+                self.prometheus.request(current["method"], template, status, errno, elapsed)
 
     def _allowed(self, origin: bytes) -> bool:
         return self.any_origin or origin in self.allowed_origins
@@ -197,16 +217,20 @@ class LoopMiddleware:
             self._date_value = formatdate(now, usegmt=True).encode()
         return self._date_value
 
-    async def _settle(self, slot: CheckSlot, scope: Scope, send: Send) -> bool:
+    async def _settle(self, slot: CheckSlot, scope: Scope, send: Send, *, again: bool) -> bool:
         """Before any answer to a Hawk request goes out, its session check must have been
         performed (:mod:`loop.storage.checks`): alone, if no storage call carried it.
-        ``True`` when it failed: the 401 was sent instead of the route's answer."""
+        ``True`` when it failed: the 401 was sent instead of the route's answer. A session
+        found bound to another user is marked for serving ``again`` when allowed."""
         check, slot.check = slot.check, None
         assert check is not None
         try:
             await check.settle()
         except Exception as exc:
             scope.pop(SERVER_AUTHORIZATION_KEY, None)
+            if isinstance(exc, SessionCheckFailed) and exc.stale and again:
+                scope[STALE_SESSION_KEY] = True  # served again: nothing to send now
+                return False
             if isinstance(exc, SessionCheckFailed):
                 error = session_check_answer(exc)
             else:  # the store failed: 503, as for any other call
@@ -272,6 +296,30 @@ class LoopMiddleware:
                 "rid": scope[REQUEST_ID_KEY],
             },
         )
+
+
+class RecordedBody:
+    """The request's body as the application reads it, kept so that it can be read again
+    (:attr:`replay`) when the request is served a second time."""
+
+    __slots__ = ("_receive", "_messages", "_replayed")
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._messages: list[Message] = []
+        self._replayed = 0
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self._messages.append(message)
+        return message
+
+    async def replay(self) -> Message:
+        if self._replayed < len(self._messages):
+            self._replayed += 1
+            return self._messages[self._replayed - 1]
+        return await self.receive()
 
 
 def route_template(scope: Scope) -> str:

@@ -39,6 +39,8 @@ from typing import Any, ClassVar
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from loop.web.writes import ResponseWrites
+
 MIN_CONNECTIONS = 16
 """The fewest connections a derived cap may leave; an open-file limit that low is refused."""
 
@@ -170,7 +172,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._reading_headers = False
         self._header_timer = _cancelled(self._header_timer)
         self.waiting.discard(self)
+        cycle = self.cycle
         super().on_headers_complete()
+        if self.cycle is not cycle:  # a request's cycle (not a websocket upgrade)
+            self.cycle.transport = ResponseWrites(self.transport, self.loop)  # type: ignore[assignment]
         self._body_timer = self.loop.call_later(self.limits.body_timeout, self._body_stalled)
 
     def on_body(self, body: bytes) -> None:

@@ -77,11 +77,12 @@ async def test_a_replayed_request_is_refused_and_does_nothing(harness: Harness) 
     assert await rooms_of(harness, session) == 1
 
 
-async def test_a_session_bound_elsewhere_is_refused_once_then_looked_up(
+async def test_a_session_bound_elsewhere_is_served_looked_up_afresh(
     harness: Harness,
 ) -> None:
-    """Another process signed the session in: this one's memory of it is stale. The
-    request is refused (nothing done); the client's re-sent request is looked up afresh."""
+    """Another process signed the session in: this one's memory of it is stale. Nothing of
+    the request is done as the old user; it is served again with the session looked up,
+    as the new one, and the client never sees a refusal."""
     owner = await harness.client.register()
     storage = harness.services.storage
     remembered = storage.known_sessions.get(user_key(harness, owner))
@@ -95,9 +96,31 @@ async def test_a_session_bound_elsewhere_is_refused_once_then_looked_up(
     )
     storage.known_sessions.remember(remembered)
     response = await harness.client.post("/rooms", json=ROOM, hawk=owner)
-    assert_error(response, 401, 110, "Unknown credentials")
+    assert response.status_code == 201, response.text
+    assert response.headers["server-authorization"].startswith('Hawk mac="')
     assert await rooms_of(harness, remembered) == 0
-    again = await harness.client.post("/rooms", json=ROOM, hawk=owner)
-    assert again.status_code == 201
     bound = storage.known_sessions.get(remembered.hawk_id_hmac)
     assert bound is not None and bound.user == "someone"
+    assert await rooms_of(harness, bound) == 1
+
+
+async def test_a_refusal_decided_on_a_stale_session_is_decided_again(harness: Harness) -> None:
+    """``DELETE /session`` wants a signed-in session: this process remembers a guest, so
+    the route refuses (403) before any storage call; the check made before that answer
+    finds the session signed in elsewhere, and the request is served again: 204."""
+    owner = await harness.client.register()
+    storage = harness.services.storage
+    remembered = storage.known_sessions.get(user_key(harness, owner))
+    assert remembered is not None
+    await storage.bind_identity(
+        remembered.hawk_id_hmac,
+        user_mac="someone",
+        encrypted_identity="sealed",
+        now=harness.clock.now(),
+        ttl=harness.services.settings.hawk_session_duration,
+    )
+    storage.known_sessions.remember(remembered)
+    response = await harness.client.delete("/session", hawk=owner)
+    assert response.status_code == 204, response.text
+    gone = await harness.client.get("/rooms", hawk=owner)
+    assert_error(gone, 401, 110, "Unknown credentials")

@@ -237,7 +237,8 @@ def check_failure(error: ResponseError) -> SessionCheckFailed | None:
     message = str(error)
     if not message.startswith("LOOPCHECK "):
         return None
-    return SessionCheckFailed(replayed=message.endswith("replayed"))
+    outcome = message.removeprefix("LOOPCHECK ")
+    return SessionCheckFailed(replayed=outcome == "replayed", stale=outcome == "stale")
 
 
 def _slot_of(check: SessionCheck) -> CheckSlot:

@@ -115,7 +115,7 @@ class SQLiteSessionStorage(SQLitePlumbing):
             raise SessionCheckFailed(replayed=True) from None
         if row is None or row[1] != check.user_mac:
             self.known_sessions.forget(check.hawk_id_hmac)
-            raise SessionCheckFailed(replayed=False)
+            raise SessionCheckFailed(stale=row is not None)
 
     @wrap_sqlite_error
     async def bind_identity(

@@ -71,7 +71,7 @@ class SessionCheckContract:
         session = make_session()
         with armed(check_for(storage, session)), pytest.raises(SessionCheckFailed) as failed:
             await storage.create_room(make_room(owner=session.user), now=T0 + 1)
-        assert failed.value.replayed is False
+        assert failed.value.replayed is False and failed.value.stale is False
         assert await storage.get_room("room-1", now=T0 + 1) is None
 
     async def test_an_expired_session_fails_its_check(self, storage: Storage) -> None:
@@ -95,8 +95,9 @@ class SessionCheckContract:
         )
         with armed(check_for(storage, session)), pytest.raises(SessionCheckFailed) as failed:
             await storage.create_room(make_room(owner=session.user), now=T0 + 1)
-        assert failed.value.replayed is False
+        assert failed.value.stale is True and failed.value.replayed is False
         assert await storage.get_room("room-1", now=T0 + 1) is None
+        assert await auth(storage, session.hawk_id_hmac, now=T0 + 1, nonce="n1") is not None
 
     async def test_a_replayed_request_fails_its_check(self, storage: Storage) -> None:
         session = make_session()

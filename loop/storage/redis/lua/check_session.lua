@@ -14,5 +14,5 @@ do
   local key = table.remove(KEYS)
   local s = check_request(key, nonces, member, expiry, nonce_expiry, expected, at)
   if not s then return redis.error_reply('LOOPCHECK unknown') end
-  if s == 'replayed' then return redis.error_reply('LOOPCHECK replayed') end
+  if type(s) == 'string' then return redis.error_reply('LOOPCHECK ' .. s) end
 end

@@ -170,8 +170,8 @@ local function keep_indexes(key, pushed, user, expires_at, extended, t)
 end
 
 -- A Hawk request on the session at ``key`` (nonces at ``nonces``), at ``at`` (text):
--- nil when no live session is there, or when ``expected`` is given and the session is
--- bound to another user ('' for none); 'replayed' when ``member`` (ts:nonce:mac) is still
+-- nil when no live session is there; 'stale' when ``expected`` is given and the session
+-- is bound to another user ('' for none); 'replayed' when ``member`` (ts:nonce:mac) is still
 -- remembered, nothing touched. Otherwise the request is remembered until ``nonce_expiry``
 -- (not at all if that has passed), the session (and its indexes) lives until ``expiry``
 -- again, and its {key, expiry, user, identity, push users} are returned.
@@ -179,7 +179,7 @@ local function check_request(key, nonces, member, expiry, nonce_expiry, expected
   local t = tonumber(at)
   local s = redis.call('HMGET', key, 'k', 'e', 'u', 'i', 'pu', 'x')
   if not s[1] or tonumber(s[2]) <= t then return nil end
-  if expected and (s[3] or '') ~= expected then return nil end
+  if expected and (s[3] or '') ~= expected then return 'stale' end
   if tonumber(nonce_expiry) > t then
     local seen = redis.call('ZSCORE', nonces, member)
     if seen and tonumber(seen) > t then return 'replayed' end
