@@ -110,7 +110,9 @@ class ClusterBase(RedisStorage):
             ops += [command, str(names.index(key) + 1), str(len(args)), *args]
         await asyncio.gather(
             *(
-                self._script(APPLY_WRITES.sha, APPLY_WRITES.source, names, [now, *ops])
+                self._script(
+                    APPLY_WRITES.cluster_sha, APPLY_WRITES.cluster_source, names, [now, *ops]
+                )
                 for names, ops in by_slot.values()
             )
         )

@@ -8,7 +8,10 @@ reap index, the push indexes...) only through the prelude's ``foreign`` (writes)
 script hands the writes back (``{reply, writes}``, the scripts' ``cluster_source``) and
 :meth:`ClusterRedisStorage._run` applies them, one ``apply_writes`` script per slot, and
 replaces each ``targets`` placeholder with the owner's push targets, read from the push
-index then from each device's session.
+index then from each device's session. The cluster form starts ``#!lua`` (flags declared),
+so Redis itself refuses a script touching a key outside its first key's slot (scripts
+without flags may cross slots on one node): the storage contract suite, run on a
+three-master cluster, proves every script keeps to one slot.
 
 What a single Redis does atomically in one script is here a short sequence of atomic
 per-slot steps, ordered so that an interruption leaves nothing visible wrong:

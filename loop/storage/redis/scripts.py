@@ -61,6 +61,7 @@ def load(name: str, *parts: str) -> Script:
     source = "\n".join([_prelude(cluster=False), body])
     cluster_source = "\n".join(
         [
+            "#!lua",  # flags declared: Redis then refuses any key outside the first's slot
             _prelude(cluster=True),
             "local function run()",
             body,
