@@ -18,7 +18,9 @@ Sessions (:mod:`loop.storage.redis.sessions`):
 * ``s:{device}`` hash: ``k`` Hawk key, ``u`` user mac, ``i`` encrypted identity, ``e``
   expiry, ``p:<topic>:<user>`` push target (canonical JSON) registered while the session
   acted as ``<user>`` (as the original's ``spurls.<user>.<device>``), ``pu`` those users,
-  newline-separated; ``s:{device}:n`` zset of nonces scored by their expiry;
+  newline-separated; ``x`` (in a cluster only) the time the user indexes below were last
+  kept alive until (the prelude's ``keep_indexes``); ``s:{device}:n`` zset of nonces
+  scored by their expiry;
 * ``u:{user}:push`` set of devices with push targets; ``u:{user}:sessions`` set of the
   devices bound to the user (account deletion).
 
