@@ -1,4 +1,4 @@
--- KEYS: url. ARGV: now, user, token, then ('put', timestamp, expires, json)
+-- KEYS: url (then the owner's index, unused). ARGV: now, user, token, then ('put', timestamp, expires, json)
 -- or ('delete'). Returns 'ok', 'notfound' or 'owner'.
 local u = redis.call('HMGET', KEYS[1], 'u', 'e')
 if not u[1] or tonumber(u[2]) <= now then return 'notfound' end

@@ -1,5 +1,5 @@
--- KEYS: url, (the owner's index, unused), rate windows... ARGV: now, token, timestamp, expires, json,
--- windows spec. Returns 'ok', or the milliseconds a full window still lasts.
+-- KEYS: url, (the owner's index, unused), rate windows... ARGV: now, token, timestamp,
+-- expires, json, windows spec. Returns 'ok', or the milliseconds a full window still lasts.
 local found = windows(3, ARGV[6])
 local full = full_for(found)
 if full then return full end

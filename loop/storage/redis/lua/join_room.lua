@@ -1,6 +1,6 @@
--- KEYS: room, participants, (px, unused), rate windows... ARGV: now, token, generation, participant
--- id, its expiry, its JSON, update_time, room expires_at, windows spec[, session_id JSON,
--- api_key JSON]. Returns the milliseconds a full window still lasts, 'room', 'conflict'
+-- KEYS: room, participants, (px, unused), rate windows... ARGV: now, token, generation,
+-- participant id, its expiry, its JSON, update_time, room expires_at, windows spec[,
+-- session_id JSON, api_key JSON]. Returns the milliseconds a full window still lasts, 'room', 'conflict'
 -- or {owner, its rooms targets}.
 local found = windows(4, ARGV[9])
 local full = full_for(found)

@@ -1,4 +1,4 @@
--- KEYS: room, participants. ARGV: now, token, participant id, update_time,
+-- KEYS: room, participants (then px, unused). ARGV: now, token, participant id, update_time,
 -- room expires_at, announcement channel, announcement message. Returns 'room', 'participant' or {owner, its rooms targets}.
 local owner = live_owner(ARGV[2], now)
 if not owner then return 'room' end

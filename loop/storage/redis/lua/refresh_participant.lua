@@ -1,4 +1,4 @@
--- KEYS: room, participants. ARGV: now, token, participant id, new expiry.
+-- KEYS: room, participants (then px, unused). ARGV: now, token, participant id, new expiry.
 -- Returns 'room', 'participant' or 'ok'.
 if not live_owner(ARGV[2], now) then return 'room' end
 local value, a, b = live_participant(KEYS[2], ARGV[3], now)

@@ -1,5 +1,5 @@
--- KEYS: session. ARGV: now, device, user, default expiry,
--- then topic/target pairs. A device keeps one record per user it registered as.
+-- KEYS: session (then the user's push index, unused). ARGV: now, device, user, default
+-- expiry, then topic/target pairs. A device keeps one record per user it registered as.
 local s = redis.call('HMGET', KEYS[1], 'e', 'pu')
 local expires_at = s[1]
 if not expires_at then
