@@ -5,6 +5,7 @@ the reap index spread over buckets, account deletion as per-slot steps."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -30,6 +31,7 @@ from loop.storage.testing.factories import (
 from loop.storage.testing.sessions import auth
 from tests.conftest import flush_cluster
 from tests.storage.test_redis import EXTENDED, loaded_scripts
+from tests.support.redis_cluster import redis_cluster_nodes
 
 CLUSTER_URL_MESSAGE = (
     "storage.url: a Redis Cluster URL is redis+cluster://host:port,host:port/ (database 0 only)"
@@ -317,3 +319,34 @@ class TestSessionIndexesInACluster:
             alive = await storage._command("PTTL", keys.session(session.hawk_id_hmac))
             for index in ("push", "sessions"):
                 assert await storage._command("PTTL", keys.user("mac-1", index)) >= alive
+
+
+class TestADeadMaster:
+    async def test_its_slots_fail_fast_and_the_others_are_served(self) -> None:
+        """A cluster of its own: one master killed, its rooms answer ``BackendError``
+        within the storage timeout, the others' as before (until the cluster itself
+        declares the slots lost)."""
+        with redis_cluster_nodes() as (url, nodes):
+            store = await from_url(url, timeout=1)
+            try:
+                tokens = [f"room-{index}" for index in range(12)]
+                for token in tokens:
+                    await store.create_room(make_room(token), now=T0)
+                dead = nodes[0]
+                on_dead = [
+                    t
+                    for t in tokens
+                    if await store._lane.address_of(keys.room(t)) == ("127.0.0.1", dead.port)
+                ]
+                alive = [t for t in tokens if t not in on_dead]
+                assert on_dead and alive
+                dead.kill()
+                started = time.monotonic()
+                with pytest.raises(BackendError):
+                    await store.get_room(on_dead[0], now=T0)
+                assert time.monotonic() - started < 1.5
+                for token in alive:
+                    state = await store.get_room(token, now=T0)
+                    assert state is not None and state.room.token == token
+            finally:
+                await store.close()

@@ -28,6 +28,13 @@ MASTERS = 3
 def redis_cluster() -> Iterator[str]:
     """Yield ``redis+cluster://127.0.0.1:<p1>,127.0.0.1:<p2>,127.0.0.1:<p3>/`` for a
     fresh cluster; stop its nodes afterwards."""
+    with redis_cluster_nodes() as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def redis_cluster_nodes() -> Iterator[tuple[str, list[RedisServer]]]:
+    """:func:`redis_cluster`, with its nodes (to kill one, as outage tests do)."""
     binary = redis_binary()
     cli = shutil.which("redis-cli")
     if cli is None:
@@ -45,7 +52,7 @@ def redis_cluster() -> Iterator[str]:
                     timeout=30,
                 )
             seeds = ",".join(f"127.0.0.1:{node.port}" for node in nodes)
-            yield f"redis+cluster://{seeds}/"
+            yield f"redis+cluster://{seeds}/", nodes
         finally:
             for node in nodes:
                 node.stop()
