@@ -11,7 +11,10 @@ async def next_text(websocket: WebSocket, timeout: float | None = None) -> str |
     """The client's next message as text, ``None`` once it has gone; raises
     ``TimeoutError`` after ``timeout`` seconds. A binary frame is decoded leniently: what
     it says is the protocol's to refuse, not a reason to drop the connection here."""
-    message = await asyncio.wait_for(websocket.receive(), timeout)
+    if timeout is None:  # no wait_for coroutine frame kept by every idle socket
+        message = await websocket.receive()
+    else:
+        message = await asyncio.wait_for(websocket.receive(), timeout)
     if message["type"] == "websocket.disconnect":
         return None
     text = message.get("text")
