@@ -12,7 +12,9 @@ speaks the same ASGI websocket interface and the same wire protocol, but:
   framing ``Protocol`` (no request, no response, no header objects kept);
 * the app's messages wait in a list made on demand, and a receiving app waits on a
   future made on demand; a write pause waits on a future made on demand too;
-* slots, not an instance dict.
+* slots, not an instance dict;
+* what most sockets hold alike is held once: the scope's header pairs that do not vary by
+  client (``Upgrade: websocket``, a browser's ``User-Agent``...) and the server's address.
 
 What stays as uvicorn does it: reading pauses while the app has a message unread (so a
 client cannot queue without bound), ``ws_max_size`` caps a message, keep-alive pings
@@ -30,7 +32,7 @@ import logging
 import random
 import struct
 from http import HTTPStatus
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import unquote
 
 from uvicorn.protocols.utils import ClientDisconnected, get_local_addr, get_remote_addr, is_ssl
@@ -45,6 +47,50 @@ CLOSE_TIMEOUT = 10.0
 """Seconds the peer has to answer our close frame before the connection is dropped."""
 
 logger = logging.getLogger("uvicorn.error")
+
+T = TypeVar("T")
+
+SHAREABLE_HEADERS = frozenset(
+    {
+        b"host",
+        b"origin",
+        b"upgrade",
+        b"connection",
+        b"user-agent",
+        b"accept-encoding",
+        b"accept-language",
+        b"cache-control",
+        b"pragma",
+        b"sec-websocket-version",
+        b"sec-websocket-extensions",
+    }
+)
+"""Headers whose (name, value) pair many sockets send alike; never a credential, cookie,
+key or id, which are unique to a client and stay with its socket only."""
+
+
+class SharedValues:
+    """One copy of equal immutable values that many sockets hold, up to ``limit`` distinct
+    ones (past it values are kept as given: a client sending odd headers cannot grow it)."""
+
+    def __init__(self, limit: int) -> None:
+        self._values: dict[Any, Any] = {}
+        self._limit = limit
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def get(self, value: T) -> T:
+        shared = self._values.get(value)
+        if shared is not None:
+            return cast(T, shared)
+        if len(self._values) < self._limit:
+            self._values[value] = value
+        return value
+
+
+shared = SharedValues(limit=4096)
+"""Header pairs and server addresses of this process's sockets."""
 
 _ASGI_INFO = {version: {"version": version, "spec_version": "2.4"} for version in ("2.0", "3.0")}
 """The scope's ``asgi`` entry, one shared dict per ASGI version instead of one per socket."""
@@ -223,16 +269,13 @@ class LeanWebSocketProtocol(asyncio.Protocol):
             "asgi": self._asgi,
             "http_version": "1.1",
             "scheme": "wss" if is_ssl(self.transport) else "ws",
-            "server": get_local_addr(self.transport),
+            "server": shared.get(get_local_addr(self.transport)),
             "client": get_remote_addr(self.transport),
             "root_path": self._root_path,
             "path": self._root_path + unquote(raw_path),
             "raw_path": self._root_path.encode("ascii") + raw_path.encode("ascii"),
             "query_string": query.encode("ascii"),
-            "headers": [
-                (name.lower().encode("ascii"), value.encode("latin-1"))
-                for name, value in request.headers.raw_items()
-            ],
+            "headers": _scope_headers(request.headers),
             "subprotocols": subprotocols,
             "state": self._app_state.copy(),
             "extensions": {"websocket.http.response": {}},
@@ -324,7 +367,7 @@ class LeanWebSocketProtocol(asyncio.Protocol):
         if self._fragments_text:
             try:
                 self._deliver({"type": "websocket.receive", "text": data.decode()})
-            except UnicodeDecodeError:  # pragma: no cover (websockets checks UTF-8 first)
+            except UnicodeDecodeError:  # the framing protocol leaves text undecoded
                 self._conn.send_close(1007)
                 self._parser_failed()
                 return
@@ -545,6 +588,16 @@ class LeanWebSocketProtocol(asyncio.Protocol):
         output = self._conn.data_to_send()
         if output:
             self.transport.write(b"".join(output))
+
+
+def _scope_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
+    """The ASGI header list: lower-case names, latin-1 values (as uvicorn gives them), the
+    pairs every socket sends alike shared between sockets."""
+    pairs = []
+    for name, value in headers.raw_items():
+        pair = (name.lower().encode("ascii"), value.encode("latin-1"))
+        pairs.append(shared.get(pair) if pair[0] in SHAREABLE_HEADERS else pair)
+    return pairs
 
 
 def _phrase(status: int) -> str:

@@ -22,7 +22,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from loop.web.server import ConnectionLimits, protocol_class
-from loop.web.websocket import LeanWebSocketProtocol
+from loop.web.websocket import LeanWebSocketProtocol, SharedValues
 from tests.support.ports import bound_socket, port_of
 from tests.support.waiting import DEADLINE, eventually
 
@@ -43,11 +43,13 @@ class EchoApp:
     def __init__(self) -> None:
         self.release = asyncio.Event()
         self.ended: list[str] = []
+        self.headers: list[list[tuple[bytes, bytes]]] = []
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             return
         assert (await receive())["type"] == "websocket.connect"
+        self.headers.append(scope["headers"])
         if scope["path"] == "/refuse":
             await send({"type": "websocket.close"})
             return
@@ -118,6 +120,29 @@ async def test_messages_round_trip_whole_and_fragmented() -> None:
             assert await socket.recv() == "fragmented"
 
 
+async def test_sockets_share_the_header_pairs_they_send_alike() -> None:
+    async with serving() as (port, app, _server):
+        url = f"ws://127.0.0.1:{port}/echo"
+        async with connect(url, open_timeout=DEADLINE) as one:
+            async with connect(url, open_timeout=DEADLINE) as two:
+                await one.recv()
+                await two.recv()
+        first, second = ({pair[0]: pair for pair in headers} for headers in app.headers)
+        assert first[b"upgrade"] == (b"upgrade", b"websocket")
+        assert first[b"upgrade"] is second[b"upgrade"]
+        assert first[b"user-agent"] is second[b"user-agent"]
+        assert first[b"sec-websocket-key"] != second[b"sec-websocket-key"]
+
+
+def test_shared_values_stop_growing_at_their_limit() -> None:
+    values = SharedValues(limit=2)
+    a, b = (b"x", b"1"), (b"x", b"2")
+    assert values.get(a) is a and values.get(b) is b
+    assert values.get((b"x", b"1")) is a
+    c = (b"x", b"3")
+    assert values.get(c) is c and len(values) == 2
+
+
 async def test_a_message_over_the_size_cap_closes_1009() -> None:
     async with serving() as (port, app, _server):
         async with connect(f"ws://127.0.0.1:{port}/echo", open_timeout=DEADLINE) as socket:
@@ -126,6 +151,19 @@ async def test_a_message_over_the_size_cap_closes_1009() -> None:
             await asyncio.wait_for(socket.wait_closed(), DEADLINE)
             assert socket.close_code == 1009
         await eventually(lambda: app.ended == ["disconnect 1009"], what="the app told")
+
+
+async def test_text_that_is_not_utf8_closes_1007() -> None:
+    async with serving() as (port, app, _server):
+        reader, writer = await raw_handshake(port, "/echo")
+        await read_101(reader)
+        assert (await read_frame(reader))[0] == TEXT
+        writer.write(client_frame(TEXT, b"caf\xe9"))
+        opcode, payload = await read_frame(reader, skip_pings=True)
+        assert opcode == CLOSE and struct.unpack("!H", payload[:2]) == (1007,)
+        assert await asyncio.wait_for(reader.read(), DEADLINE) == b""
+        writer.close()
+        await eventually(lambda: app.ended == ["disconnect 1007"], what="the app told")
 
 
 async def test_a_refusal_before_accept_answers_403() -> None:
@@ -231,12 +269,17 @@ async def read_101(reader: asyncio.StreamReader) -> None:
     assert head.startswith(b"HTTP/1.1 101 Switching Protocols\r\n"), head
 
 
-async def read_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    """One unfragmented server frame of under 126 bytes: (opcode, payload)."""
-    first, second = await asyncio.wait_for(reader.readexactly(2), DEADLINE)
-    assert first & 0x80 and not second & 0x80 and second < 126  # FIN, unmasked, short
-    payload = await asyncio.wait_for(reader.readexactly(second), DEADLINE)
-    return first & 0x0F, payload
+async def read_frame(
+    reader: asyncio.StreamReader, *, skip_pings: bool = False
+) -> tuple[int, bytes]:
+    """One unfragmented server frame of under 126 bytes: (opcode, payload); the first
+    that is not a keep-alive ping with ``skip_pings``."""
+    while True:
+        first, second = await asyncio.wait_for(reader.readexactly(2), DEADLINE)
+        assert first & 0x80 and not second & 0x80 and second < 126  # FIN, unmasked, short
+        payload = await asyncio.wait_for(reader.readexactly(second), DEADLINE)
+        if not (skip_pings and first & 0x0F == PING):
+            return first & 0x0F, payload
 
 
 def client_frame(opcode: int, payload: bytes) -> bytes:
