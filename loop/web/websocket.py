@@ -21,7 +21,10 @@ client cannot queue without bound), ``ws_max_size`` caps a message, keep-alive p
 (``ws_ping_interval``, ``ws_ping_timeout``), a close handshake bounded by
 :data:`CLOSE_TIMEOUT`, and on server shutdown a close with 1012 (service restart).
 uvicorn's ``[accepted]`` log lines are not written: they quote the raw query string, and
-the app's middleware writes each socket's summary line.
+the app's middleware writes each socket's summary line. permessage-deflate is always
+declined (``ws_per_message_deflate`` is not read): accepted, it kept zlib state per socket
+for messages of a few hundred bytes. A client must not send frames before our ``101``
+(RFC 6455 §4.1); whole ones that it does are read, a partial one may be misread.
 """
 
 from __future__ import annotations
