@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import os
 import struct
 from collections.abc import AsyncIterator
@@ -79,13 +80,15 @@ class EchoApp:
 
 
 @contextlib.asynccontextmanager
-async def serving() -> AsyncIterator[tuple[int, EchoApp, uvicorn.Server]]:
+async def serving(
+    limits: ConnectionLimits = LIMITS,
+) -> AsyncIterator[tuple[int, EchoApp, uvicorn.Server]]:
     app = EchoApp()
     config = uvicorn.Config(
         app,
         log_config=None,
         lifespan="off",
-        http=protocol_class(LIMITS),
+        http=protocol_class(limits),
         ws=LeanWebSocketProtocol,
         ws_max_size=MAX_SIZE,
         ws_ping_interval=PING_INTERVAL,
@@ -236,6 +239,24 @@ async def test_a_client_not_reading_pauses_the_app_until_it_goes() -> None:
         assert app.ended == []  # the app waits: its sends are not buffered without bound
         writer.transport.abort()
         await eventually(lambda: app.ended == ["client gone"], what="the app told")
+
+
+async def test_open_sockets_count_toward_the_connection_cap_and_are_never_shed() -> None:
+    limits = dataclasses.replace(LIMITS, max_connections=3, header_timeout=DEADLINE * 2)
+    async with serving(limits) as (port, _app, _server):
+        async with contextlib.AsyncExitStack() as stack:
+            url = f"ws://127.0.0.1:{port}/echo"
+            held = [
+                await stack.enter_async_context(connect(url, open_timeout=DEADLINE))
+                for _ in range(3)
+            ]
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            assert await asyncio.wait_for(reader.read(), DEADLINE) == b""  # the newcomer
+            writer.close()
+            for socket in held:
+                await socket.recv()
+                await socket.send("still served")
+                assert await socket.recv() == "still served"
 
 
 async def test_shutdown_closes_open_sockets_1012() -> None:
