@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -37,6 +38,9 @@ from loop.storage.calls import Call  # noqa: E402
 
 BATCH = 100
 """Sockets opened concurrently."""
+FILE_HEADROOM = 1024
+"""Files beyond one per socket: the server's ``server.reserved_files`` (128 by default)
+and both processes' own (storage, logs, the Python runtime)."""
 
 
 def free_port() -> int:
@@ -146,11 +150,24 @@ async def run(storage_url: str, sockets: int, data_dir: Path) -> None:
         await asyncio.gather(*(connection.close() for connection in opened))
 
 
+def raise_file_limit(sockets: int) -> None:
+    """Both this process and the server (which inherits the limit) hold one file per
+    socket, and the server's connection cap is its file limit less ``server.reserved_files``:
+    raise the soft limit toward the hard one, or say why the run cannot hold them all."""
+    needed = sockets + FILE_HEADROOM
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        if hard != resource.RLIM_INFINITY and hard < needed:
+            raise SystemExit(f"`ulimit -Hn` is {hard}: {sockets} sockets need {needed} files")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sockets", type=int, default=2000)
     parser.add_argument("--storage", default="", help="storage URL (default: a temp SQLite)")
     args = parser.parse_args()
+    raise_file_limit(args.sockets + 1)
     with tempfile.TemporaryDirectory(prefix="loop-ws-bench-") as tmp:
         url = args.storage or f"sqlite:///{tmp}/bench.db"
         if url.startswith("redis"):

@@ -10,6 +10,7 @@ from loop.app import create_app
 from loop.config import SAMPLE_HEADER, Settings, load_settings
 from loop.msisdn.config import load_msisdn_settings
 from loop.runner import run, serve_app
+from loop.web.websocket import LeanWebSocketProtocol
 from loop.web.workers import ensure_metrics_directory
 
 
@@ -54,10 +55,10 @@ def serve(settings: Settings) -> None:
         server_settings=settings.server,
         backlog=settings.accept_backlog,
         loop="uvloop",
-        ws="websockets-sansio",
+        ws=LeanWebSocketProtocol,
         # Every browser offers permessage-deflate; accepted, it keeps zlib state per socket
         # (an idle socket took 72 KiB, 33 KiB without) to shrink messages of a few hundred
-        # bytes (bench/websocket_idle.py).
+        # bytes (bench/websocket_idle.py). The lean protocol always declines it.
         ws_per_message_deflate=False,
         proxy_headers=False,
     )

@@ -30,6 +30,7 @@ from loop.browserid import SecretKey
 from loop.clock import SystemClock
 from loop.config import BrowserIDSettings, LoggingSettings, MediaSettings, WebRTCSettings
 from loop.logging import QUIET_LOGGERS, TextFormatter, UvicornScrubber, configure_logging
+from loop.web.websocket import LeanWebSocketProtocol
 from tests.support.app import make_settings
 from tests.support.client import HawkSession, LoopClient
 from tests.support.identities import AUDIENCE, FXA_ISSUER, Certifier, backed_assertion, fxa_claims
@@ -111,7 +112,7 @@ async def real_server(storage_url: str, fxa: Certifier) -> AsyncIterator[tuple[S
         )
         app = create_app(settings, clock=SystemClock(), background_jobs=True)
         config = uvicorn.Config(
-            app, log_config=None, access_log=False, lifespan="on", ws="websockets-sansio"
+            app, log_config=None, access_log=False, lifespan="on", ws=LeanWebSocketProtocol
         )
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve(sockets=[sock]))

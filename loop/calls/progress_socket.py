@@ -7,6 +7,10 @@ any server. Every state change goes through storage, one atomic step per event
 process, through the call's subscription; this socket's own actions included, so each
 socket sees one ordered stream. Broadcasts queue until the hello answer is sent, so a
 client always reads its hello first.
+
+An idle socket holds no task of its own: broadcasts wait in a list, and a delivery task
+runs only while there is something to deliver (thousands of ringing sockets each with a
+sleeping task and queue would cost a few KiB apiece; ``bench/websocket_idle.py``).
 """
 
 from __future__ import annotations
@@ -70,7 +74,10 @@ class ProgressSocket:
         self.closed = False
         self._joined = False
         self._subscription: CallSubscription | None = None
-        self._inbox: asyncio.Queue[CallProgress] = asyncio.Queue()
+        self._inbox: list[CallProgress] = []
+        self._ready = False
+        """The hello answer is sent: broadcasts may go out."""
+        self._delivering = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._timers: list[asyncio.TimerHandle] = []
 
@@ -110,7 +117,7 @@ class ProgressSocket:
         if party is None:
             raise ProtocolError(BAD_AUTHENTICATION)
         self.call_id, self.party = call_id, party
-        self._subscription = await storage.subscribe_call(call_id, self._inbox.put_nowait)
+        self._subscription = await storage.subscribe_call(call_id, self._received)
         await self._join(call_id, party)
 
     async def _join(self, call_id: str, party: Party) -> None:
@@ -132,7 +139,8 @@ class ProgressSocket:
         await self._send(_state_message("hello", shown, reason))
         self.last_sent = shown
         self._start_timers(fresh)
-        self._spawn(self._pump())
+        self._ready = True
+        self._deliver_later()
         if shown is CallState.TERMINATED:
             await self.close()
 
@@ -211,24 +219,41 @@ class ProgressSocket:
 
     # -- outbound --------------------------------------------------------------------------
 
-    async def _pump(self) -> None:
-        """Deliver broadcasts in order; a final state closes the socket."""
-        while not self.closed:
-            progress = await self._inbox.get()
-            state = state_of(progress.markers)
-            sent = delivery(
-                state,
-                progress.reason,
-                party=self.party,
-                accepted=self.accepted,
-                last_sent=self.last_sent,
-            )
-            if sent is None:
-                continue
-            self.last_sent = sent.state
-            await self._send(_state_message("progress", sent.state, sent.reason))
-            if sent.close:
-                await self.close()
+    def _received(self, progress: CallProgress) -> None:
+        """A broadcast of the call (the subscription's listener)."""
+        if not self.closed:
+            self._inbox.append(progress)
+            self._deliver_later()
+
+    def _deliver_later(self) -> None:
+        """One delivery task at a time, and only while broadcasts wait: order is kept."""
+        if self._ready and self._inbox and not self._delivering:
+            self._delivering = True
+            self._spawn(self._deliver())
+
+    async def _deliver(self) -> None:
+        """Deliver the waiting broadcasts in order; a final state closes the socket."""
+        try:
+            while self._inbox and not self.closed:
+                await self._deliver_one(self._inbox.pop(0))
+        finally:
+            self._delivering = False
+
+    async def _deliver_one(self, progress: CallProgress) -> None:
+        state = state_of(progress.markers)
+        sent = delivery(
+            state,
+            progress.reason,
+            party=self.party,
+            accepted=self.accepted,
+            last_sent=self.last_sent,
+        )
+        if sent is None:
+            return
+        self.last_sent = sent.state
+        await self._send(_state_message("progress", sent.state, sent.reason))
+        if sent.close:
+            await self.close()
 
     async def _send(self, message: dict[str, Any]) -> None:
         if not self.closed:

@@ -18,7 +18,7 @@ from loop.services import services
 from loop.signalling.hub import Signalling
 from loop.signalling.messages import CLOSE_TIMEOUT, CLOSE_UNAVAILABLE, error
 from loop.signalling.session import SignallingSession
-from loop.web.sockets import next_text
+from loop.web.sockets import next_text, text_of
 
 
 class SocketTransport:
@@ -61,11 +61,12 @@ async def signalling_endpoint(websocket: WebSocket) -> None:
     hello_deadline = asyncio.get_running_loop().time() + svc.settings.webrtc.hello_timeout
     try:
         while not session.closed:
-            timeout = None
-            if not session.joined:
-                timeout = max(0.0, hello_deadline - asyncio.get_running_loop().time())
             try:
-                text = await next_text(websocket, timeout)
+                if session.joined:  # awaited here: no helper frame kept while idle
+                    text = text_of(await websocket.receive())
+                else:
+                    timeout = max(0.0, hello_deadline - asyncio.get_running_loop().time())
+                    text = await next_text(websocket, timeout)
             except TimeoutError:
                 await transport.send(error("timeout"))
                 await transport.close(CLOSE_TIMEOUT)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Coroutine
 from typing import Any
 
 from starlette.routing import BaseRoute, Match, NoMatchFound
@@ -13,7 +14,7 @@ from starlette.websockets import WebSocket, WebSocketState
 
 from loop.calls.progress_socket import ProgressSocket
 from loop.services import Services
-from loop.web.sockets import next_text
+from loop.web.sockets import text_of
 
 
 class StarletteTransport:
@@ -40,7 +41,7 @@ async def progress_endpoint(websocket: WebSocket) -> None:
     socket = ProgressSocket(svc, StarletteTransport(websocket))
     try:
         while not socket.closed:
-            text = await next_text(websocket)
+            text = text_of(await websocket.receive())
             if text is None:
                 break
             await socket.receive(text)
@@ -64,8 +65,10 @@ class ProgressRoute(BaseRoute):
     def url_path_for(self, name: str, /, **path_params: Any) -> Any:
         raise NoMatchFound(name, path_params)
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await progress_endpoint(WebSocket(scope, receive=receive, send=send))
+    def handle(self, scope: Scope, receive: Receive, send: Send) -> Coroutine[Any, Any, None]:
+        """The endpoint's coroutine, for the router to await: no frame of this method
+        stays on every idle socket's stack."""
+        return progress_endpoint(WebSocket(scope, receive=receive, send=send))
 
 
 routes: list[BaseRoute] = [ProgressRoute()]

@@ -2,9 +2,11 @@
 
 A session is *waiting* for its hello, then *joined* to a channel, then *closed*. While
 joined, two things feed it: the client's messages (:meth:`SignallingSession.receive`) and
-the channel's bus events, queued by the storage subscription and applied in order by the
-session's pump task. Every way out (bye, refusal, limits, the client going away) goes
-through :meth:`SignallingSession._close`, which unlists the member and tells the others.
+the channel's bus events, queued by the storage subscription and applied in order by a
+delivery task that runs only while events wait (an idle socket holds no task or queue of
+its own: thousands of them stay cheap). Every way out (bye, refusal, limits, the client
+going away) goes through :meth:`SignallingSession._close`, which unlists the member and
+tells the others.
 """
 
 from __future__ import annotations
@@ -67,9 +69,13 @@ class SignallingSession:
         self.closed = False
         self._known: dict[str, str] = {}
         """Peers this member was told about: peer id -> participant."""
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._events: list[str] = []
+        """Bus events not applied yet, oldest first."""
+        self._welcomed = False
+        """The welcome is sent: events may be applied (and answered)."""
         self._subscription: CallSubscription | None = None
-        self._pump: asyncio.Task[None] | None = None
+        self._delivery: asyncio.Task[None] | None = None
+        """The task applying ``_events``, while there are some."""
         self._opened = self._window_start = services.clock.now()
         self._window_count = 0
         self._received = 0
@@ -155,7 +161,7 @@ class SignallingSession:
         self.channel = channel or events.call_channel(claims.channel)
         self.room, self.participant, self.role = claims.room, pid, claims.role
         signals = self._services.signals
-        self._subscription = await signals.subscribe_signals(self.channel, self._queue.put_nowait)
+        self._subscription = await signals.subscribe_signals(self.channel, self._event_received)
         admission = await signals.add_member(
             self.channel,
             Member(self.peer_id, pid, claims.role, claims.data),
@@ -168,7 +174,8 @@ class SignallingSession:
         peers = [peer_view(peer.peer_id, peer.data) for peer in admission.peers]
         welcome = {"type": "welcome", "id": self.peer_id, "role": self.role, "peers": peers}
         await self._transport.send(welcome)
-        self._pump = asyncio.ensure_future(self._apply_events())
+        self._welcomed = True
+        self._deliver_later()
 
     async def _announce(self, replaced: tuple[Member, ...], view: dict[str, Any]) -> None:
         """End this participant's older sockets, then tell everyone this one joined."""
@@ -201,15 +208,29 @@ class SignallingSession:
 
     # -- the channel's events -----------------------------------------------------------------
 
+    def _event_received(self, text: str) -> None:
+        """A bus event of the channel (the subscription's listener)."""
+        if not self.closed:
+            self._events.append(text)
+            self._deliver_later()
+
+    def _deliver_later(self) -> None:
+        """One delivery task at a time, and only while events wait: order is kept."""
+        if self._welcomed and self._events and self._delivery is None:
+            self._delivery = asyncio.ensure_future(self._apply_events())
+
     async def _apply_events(self) -> None:
-        while not self.closed:
-            text = await self._queue.get()
-            try:
-                await self._apply(json.loads(text))
-            except (ValueError, KeyError, TypeError):
-                logger.warning("signalling.malformed_event")
-            except Exception:
-                logger.exception("signalling.event_failed")
+        try:
+            while self._events and not self.closed:
+                text = self._events.pop(0)
+                try:
+                    await self._apply(json.loads(text))
+                except (ValueError, KeyError, TypeError):
+                    logger.warning("signalling.malformed_event")
+                except Exception:
+                    logger.exception("signalling.event_failed")
+        finally:
+            self._delivery = None
 
     async def _apply(self, event: dict[str, Any]) -> None:
         kind = event["k"]
@@ -260,11 +281,11 @@ class SignallingSession:
             return
         self.closed = True
         self._log_summary(reason)
-        pump = self._pump
-        if pump is not None and pump is not asyncio.current_task():
-            pump.cancel()
+        delivery = self._delivery
+        if delivery is not None and delivery is not asyncio.current_task():
+            delivery.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await pump
+                await delivery
         if self._subscription is not None:
             await self._subscription.close()
         if self.channel is not None:

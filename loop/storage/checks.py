@@ -32,6 +32,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING
 
 from loop.storage.errors import StorageError
+from loop.storage.memory import BoundedMemory
 
 if TYPE_CHECKING:
     from loop.storage.sessions import Session
@@ -150,26 +151,12 @@ def armed_check() -> SessionCheck | None:
     return None if slot is None else slot.check
 
 
-class KnownSessions:
+class KnownSessions(BoundedMemory["Session"]):
     """The sessions this process has seen: only their keys are trusted from memory
     (a key never changes); liveness, binding and nonces are checked by the store."""
 
     def __init__(self, capacity: int = KNOWN_SESSIONS) -> None:
-        self._capacity = capacity
-        self._sessions: dict[str, Session] = {}
-
-    def get(self, hawk_id_hmac: str) -> Session | None:
-        return self._sessions.get(hawk_id_hmac)
+        super().__init__(capacity)
 
     def remember(self, session: Session) -> None:
-        sessions = self._sessions
-        sessions.pop(session.hawk_id_hmac, None)
-        sessions[session.hawk_id_hmac] = session
-        if len(sessions) > self._capacity:
-            del sessions[next(iter(sessions))]  # the oldest remembered
-
-    def forget(self, hawk_id_hmac: str) -> None:
-        self._sessions.pop(hawk_id_hmac, None)
-
-    def __len__(self) -> int:
-        return len(self._sessions)
+        self.put(session.hawk_id_hmac, session)

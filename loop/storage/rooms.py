@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from loop.storage.errors import StorageError
+from loop.storage.memory import BoundedMemory
 from loop.storage.quotas import RateLimit
 from loop.storage.sessions import PushTarget
 from loop.storage.signalling import Announcement
@@ -110,7 +111,7 @@ RECENT_ROOMS = 10_000
 """Rooms a process remembers for joins (:class:`RecentRooms`); past it the oldest goes."""
 
 
-class RecentRooms:
+class RecentRooms(BoundedMemory[RoomState]):
     """The rooms this process last read or changed, so that a join can be decided
     without reading its room again (one storage call instead of two).
 
@@ -120,21 +121,10 @@ class RecentRooms:
     it grants is a seat the room has; a refusal is decided again on a fresh read."""
 
     def __init__(self, capacity: int = RECENT_ROOMS) -> None:
-        self._capacity = capacity
-        self._states: dict[str, RoomState] = {}
-
-    def get(self, token: str) -> RoomState | None:
-        return self._states.get(token)
+        super().__init__(capacity)
 
     def remember(self, state: RoomState) -> None:
-        states = self._states
-        states.pop(state.room.token, None)
-        states[state.room.token] = state
-        if len(states) > self._capacity:
-            del states[next(iter(states))]
-
-    def forget(self, token: str) -> None:
-        self._states.pop(token, None)
+        self.put(state.room.token, state)
 
 
 class RoomStorage(abc.ABC):

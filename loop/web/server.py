@@ -21,7 +21,8 @@ protocol with three timers and two queues, adds:
   ``503`` (or, mid-response, a close), so a stalled upload cannot keep the process alive.
 
 :class:`DrainingServer` is uvicorn's server made to exit 0 after a SIGTERM drain. Websockets
-need nothing here: uvicorn closes them with 1012 (service restart: reconnect) at once.
+need nothing here: their protocol (:mod:`loop.web.websocket`) closes them with 1012
+(service restart: reconnect) at once.
 """
 
 from __future__ import annotations

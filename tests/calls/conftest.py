@@ -18,6 +18,7 @@ from websockets.exceptions import ConnectionClosed
 from loop.app import Services, create_app
 from loop.clock import SystemClock
 from loop.config import TimersSettings
+from loop.web.websocket import LeanWebSocketProtocol
 from tests.support.app import make_settings as make_settings
 from tests.support.calls import sign_in
 from tests.support.client import LoopClient
@@ -72,7 +73,7 @@ def live_server(storage_url: str) -> ServerFactory:
         timers = TimersSettings(supervisory, ringing, connection)
         settings = make_settings(storage_url, timers=timers, call_duration=120)
         app = create_app(settings, clock=SystemClock(), background_jobs=False)
-        config = uvicorn.Config(app, log_config=None, lifespan="on")
+        config = uvicorn.Config(app, log_config=None, lifespan="on", ws=LeanWebSocketProtocol)
         server = uvicorn.Server(config)
         with bound_socket() as sock:  # our port from the start: no other run can take it
             port = port_of(sock)

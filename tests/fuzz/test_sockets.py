@@ -32,6 +32,7 @@ from websockets.exceptions import ConnectionClosed
 from loop.app import Services, create_app
 from loop.clock import SystemClock
 from loop.config import MediaSettings
+from loop.web.websocket import LeanWebSocketProtocol
 from tests.fuzz.runner import SEED
 from tests.fuzz.values import RAW_LITERALS, hostile, pick
 from tests.support.app import make_settings
@@ -57,7 +58,9 @@ async def live(storage_url: str, push_url: str) -> AsyncIterator[Server]:
             public_server_address=f"127.0.0.1:{port}",
         )
         app = create_app(settings, clock=SystemClock(), background_jobs=True)
-        server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))
+        server = uvicorn.Server(
+            uvicorn.Config(app, log_config=None, lifespan="on", ws=LeanWebSocketProtocol)
+        )
         task = asyncio.create_task(server.serve(sockets=[sock]))
         await eventually(lambda: server.started or task.done(), what="uvicorn start")
         services: Services = app.state.services

@@ -21,6 +21,23 @@ async def revoked_elsewhere(harness: Harness, session: HawkSession) -> Session:
     return remembered
 
 
+async def signed_in_elsewhere(harness: Harness, session: HawkSession) -> Session:
+    """Bind ``session`` to a user as another process would: this one still remembers it
+    as the guest it was."""
+    storage = harness.services.storage
+    remembered = storage.known_sessions.get(user_key(harness, session))
+    assert remembered is not None
+    await storage.bind_identity(
+        remembered.hawk_id_hmac,
+        user_mac="someone",
+        encrypted_identity="sealed",
+        now=harness.clock.now(),
+        ttl=harness.services.settings.hawk_session_duration,
+    )
+    storage.known_sessions.remember(remembered)
+    return remembered
+
+
 async def rooms_of(harness: Harness, session: Session) -> int:
     found = await harness.services.storage.list_rooms(
         session.user, since=None, now=harness.clock.now()
@@ -85,16 +102,7 @@ async def test_a_session_bound_elsewhere_is_served_looked_up_afresh(
     as the new one, and the client never sees a refusal."""
     owner = await harness.client.register()
     storage = harness.services.storage
-    remembered = storage.known_sessions.get(user_key(harness, owner))
-    assert remembered is not None
-    await storage.bind_identity(
-        remembered.hawk_id_hmac,
-        user_mac="someone",
-        encrypted_identity="sealed",
-        now=harness.clock.now(),
-        ttl=harness.services.settings.hawk_session_duration,
-    )
-    storage.known_sessions.remember(remembered)
+    remembered = await signed_in_elsewhere(harness, owner)
     response = await harness.client.post("/rooms", json=ROOM, hawk=owner)
     assert response.status_code == 201, response.text
     assert response.headers["server-authorization"].startswith('Hawk mac="')
@@ -109,17 +117,7 @@ async def test_a_refusal_decided_on_a_stale_session_is_decided_again(harness: Ha
     the route refuses (403) before any storage call; the check made before that answer
     finds the session signed in elsewhere, and the request is served again: 204."""
     owner = await harness.client.register()
-    storage = harness.services.storage
-    remembered = storage.known_sessions.get(user_key(harness, owner))
-    assert remembered is not None
-    await storage.bind_identity(
-        remembered.hawk_id_hmac,
-        user_mac="someone",
-        encrypted_identity="sealed",
-        now=harness.clock.now(),
-        ttl=harness.services.settings.hawk_session_duration,
-    )
-    storage.known_sessions.remember(remembered)
+    await signed_in_elsewhere(harness, owner)
     response = await harness.client.delete("/session", hawk=owner)
     assert response.status_code == 204, response.text
     gone = await harness.client.get("/rooms", hawk=owner)

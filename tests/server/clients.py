@@ -14,7 +14,7 @@ import selectors
 import socket
 import subprocess
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import requests
@@ -56,9 +56,14 @@ class Server:
 
 @contextlib.contextmanager
 def loop_server(
-    tmp_path: Path, *, file_limit: int = FILE_LIMIT, **server: object
+    tmp_path: Path,
+    *,
+    file_limit: int = FILE_LIMIT,
+    settings: Mapping[str, str] | None = None,
+    **server: object,
 ) -> Iterator[Server]:
-    """``loop-server`` with ``[server]`` settings from ``server`` (``header_timeout=2``)."""
+    """``loop-server`` with ``[server]`` settings from ``server`` (``header_timeout=2``)
+    and other settings as environment variables in ``settings``."""
     port = free_port()
     env = {
         "LOOP_PORT": str(port),
@@ -67,6 +72,7 @@ def loop_server(
         "LOOP_PUSH_SERVER_URIS": "[]",
         "LOOP_FXA_VERIFIER": "",
     } | {f"LOOP_SERVER__{name.upper()}": str(value) for name, value in server.items()}
+    env |= settings or {}
     log = tmp_path / f"loop-{port}.log"
     with console_command("loop-server", port, log, env, file_limit=file_limit) as process:
         yield Server(port, process, log)

@@ -1,16 +1,35 @@
-"""The real ``loop-server`` declines permessage-deflate, which every browser offers: an
-accepted one keeps zlib state per socket (an idle socket took 72 KiB of the server's
-memory with it, 33 KiB without; ``bench/websocket_idle.py``), for messages of a few
-hundred bytes."""
+"""What an idle websocket costs the real ``loop-server`` (issue 13 item 7).
+
+It declines permessage-deflate, which every browser offers: an accepted one keeps zlib
+state per socket (an idle socket took 72 KiB of the server's memory with it, 33 KiB
+without), for messages of a few hundred bytes. And an idle call-progress socket, said
+hello on its call, takes at most :data:`BOUND_KIB` of the server's resident memory: the
+lean websocket protocol (``loop/web/websocket.py``) keeps no handshake objects, queue or
+event per socket, and the call's socket holds no task while nothing is to be delivered.
+``bench/websocket_idle.py`` measures the same at 2,000 and 10,000 sockets.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import resource
+import time
 from pathlib import Path
 
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 
+from loop.storage import from_url
+from loop.storage.calls import Call
 from tests.server.clients import loop_server
 from tests.support.waiting import DEADLINE
+
+HELD = 2000
+"""Idle sockets measured: enough that allocator noise (a MiB or two, even with huge
+pages) stays near a KiB per socket, few enough to open in a couple of seconds."""
+BOUND_KIB = 24
+BATCH = 100
+"""Sockets opened concurrently."""
 
 
 async def test_sockets_are_not_compressed(tmp_path: Path) -> None:
@@ -20,3 +39,76 @@ async def test_sockets_are_not_compressed(tmp_path: Path) -> None:
             assert socket.request is not None and socket.response is not None
             assert "permessage-deflate" in socket.request.headers["Sec-WebSocket-Extensions"]
             assert "Sec-WebSocket-Extensions" not in socket.response.headers
+
+
+async def test_an_idle_call_socket_takes_at_most_24_kib(tmp_path: Path) -> None:
+    calls = await file_calls(f"sqlite:///{tmp_path / 'loop.db'}", HELD + 1)
+    files = HELD + 512  # the server's reserved files (128) and its own
+    ensure_file_limit(files)
+    timers = {"LOOP_CALL_DURATION": "3600", "LOOP_TIMERS__SUPERVISORY_DURATION": "1200"}
+    with loop_server(tmp_path, file_limit=files, settings=timers) as server:
+        url = f"ws://127.0.0.1:{server.port}/websocket"
+        warm = await say_hello(url, calls[0])  # first-use imports and caches
+        before = rss_kib(server.process.pid)
+        held: list[ClientConnection] = []
+        for start in range(1, len(calls), BATCH):
+            batch = calls[start : start + BATCH]
+            held += await asyncio.gather(*(say_hello(url, call) for call in batch))
+        after = rss_kib(server.process.pid)
+        for socket in [warm, *held[:: HELD // 10]]:  # still served
+            await socket.send(json.dumps({"messageType": "echo", "echo": 7}))
+            answer = json.loads(await asyncio.wait_for(socket.recv(), DEADLINE))
+            assert answer == {"messageType": "echo", "echo": 7}
+        per_socket = (after - before) / HELD
+        assert per_socket <= BOUND_KIB, f"{per_socket:.1f} KiB per idle socket"
+        await asyncio.gather(*(socket.close() for socket in [warm, *held]))
+
+
+async def file_calls(storage_url: str, count: int) -> list[Call]:
+    """``count`` calls straight into the server's storage, each with its own tokens."""
+    storage = await from_url(storage_url)
+    now = time.time()
+    calls = [
+        Call(
+            call_id=f"idle-{i:05d}",
+            call_type="audio",
+            timestamp=int(now),
+            expires_at=now + 3600,
+            api_key="k",
+            session_id="s",
+            callee_token="t",
+            ws_caller_token=f"caller-{i:05d}",
+            ws_callee_token=f"callee-{i:05d}",
+        )
+        for i in range(count)
+    ]
+    try:
+        for call in calls:
+            await storage.create_call(call, callees=["idle"], reachable_only=False, now=now)
+    finally:
+        await storage.close()
+    return calls
+
+
+async def say_hello(url: str, call: Call) -> ClientConnection:
+    """A caller's socket on ``call``, past its hello (subscribed, timers armed)."""
+    socket = await connect(url, open_timeout=DEADLINE, ping_interval=None)
+    hello = {"messageType": "hello", "callId": call.call_id, "auth": call.ws_caller_token}
+    await socket.send(json.dumps(hello))
+    answer = json.loads(await asyncio.wait_for(socket.recv(), DEADLINE))
+    assert answer == {"messageType": "hello", "state": "init"}
+    return socket
+
+
+def ensure_file_limit(files: int) -> None:
+    """This process holds the client side of every socket: raise its soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < files:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (files, hard))
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for process {pid}")

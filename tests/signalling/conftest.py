@@ -16,6 +16,7 @@ import uvicorn
 from loop.app import Services, create_app
 from loop.clock import SystemClock
 from loop.config import MediaSettings, RoomsSettings, WebRTCSettings
+from loop.web.websocket import LeanWebSocketProtocol
 from tests.routes.conftest import Harness
 from tests.support.app import make_settings
 from tests.support.client import HawkSession, LoopClient
@@ -96,7 +97,9 @@ def live_server(storage_url: str) -> ServerFactory:
                 **overrides,
             )
             app = create_app(settings, clock=SystemClock(), background_jobs=True)
-            server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))
+            server = uvicorn.Server(
+                uvicorn.Config(app, log_config=None, lifespan="on", ws=LeanWebSocketProtocol)
+            )
             task = asyncio.create_task(server.serve(sockets=[sock]))
             await eventually(lambda: server.started or task.done(), what="uvicorn start")
             services: Services = app.state.services
