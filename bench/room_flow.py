@@ -5,7 +5,10 @@ rooms``): register, create a room, join x3 (the owner and two anonymous link-cli
 refresh, GET, leave, delete, all Hawk-signed like Firefox signs them. ``--scenario
 startup`` is a Firefox start as the original's own load test weighed it (95 % of its
 traffic): ``GET /push-server-config``, ``POST /registration`` with SimplePush URLs (a new
-session), ``GET /rooms`` signed with it. The server runs as a separate process
+session), ``GET /rooms`` signed with it. ``--scenario floor`` sends only
+``GET /__lbheartbeat__``: the fixed cost of any request through the whole stack (HTTP
+parsing, middleware, routing, the summary log line, the response write), no storage and
+no Hawk. The server runs as a separate process
 (``loop-server``, one worker, production settings); the load generator is a lean
 keep-alive HTTP/1.1 client on asyncio streams so that, on a small machine, the client is
 not what is measured.
@@ -148,6 +151,9 @@ class VirtualUser:
         session = HawkSigner(headers["hawk-session-token"], self.port)
         await self.call("GET", "/rooms", 200, signer=session)
 
+    async def floor(self) -> None:
+        await self.call("GET", "/__lbheartbeat__", 200)
+
     async def rooms(self) -> None:
         headers, _ = await self.call("POST", "/registration", 200, {})
         owner = HawkSigner(headers["hawk-session-token"], self.port)
@@ -183,7 +189,7 @@ async def run_load(
     async def user_loop() -> None:
         user = VirtualUser(port, latencies, errors)
         try:
-            flow = user.startup if scenario == "startup" else user.rooms
+            flow = {"startup": user.startup, "floor": user.floor}.get(scenario, user.rooms)
             while time.perf_counter() < deadline:
                 await flow()
         finally:
@@ -350,7 +356,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--duration", type=float, default=10, help="seconds per window")
     parser.add_argument("--repeat", type=int, default=3, help="measured windows")
-    parser.add_argument("--scenario", choices=["rooms", "startup"], default="rooms")
+    parser.add_argument("--scenario", choices=["rooms", "startup", "floor"], default="rooms")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
     args = parser.parse_args()
     backends = ["sqlite", "redis"] if args.backend == "both" else [args.backend]

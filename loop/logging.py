@@ -195,15 +195,19 @@ class UvicornScrubber(logging.Filter):
         return not (isinstance(record.msg, str) and record.msg.startswith('%s - "WebSocket %s"'))
 
 
+FLUSH_DELAY = 0.05
+"""Seconds an informational line may wait in the stream's buffer for others to join it."""
+
+
 class _LoopHandler(logging.StreamHandler[TextIO]):
     """The handler :func:`configure_logging` installs (calling it again replaces that one
     handler and leaves others, pytest's capture or a debugger's, alone).
 
-    Lines written on the event loop are flushed once per loop iteration rather than once
-    per line: under load a flush (a ``write`` system call) per request summary was a
-    visible share of the server's CPU. A line waits at most for the callbacks already
-    due in that iteration; warnings and worse, and lines from other threads or outside a
-    loop, are flushed at once, and the stream is flushed at exit."""
+    Lines written on the event loop are flushed together at most :data:`FLUSH_DELAY`
+    seconds after the first of them rather than one by one: under load a flush (a
+    ``write`` system call) per request summary was a visible share of the server's CPU.
+    Warnings and worse, and lines from other threads or outside a loop, are flushed at
+    once, and the stream is flushed at exit (``logging.shutdown``)."""
 
     def __init__(self, stream: TextIO) -> None:
         super().__init__(stream)
@@ -233,7 +237,7 @@ class _LoopHandler(logging.StreamHandler[TextIO]):
             self.flush()
             return
         self._flush_due = True
-        loop.call_soon(self.flush)
+        loop.call_later(FLUSH_DELAY, self.flush)
 
 
 def configure_logging(

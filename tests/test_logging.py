@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -253,3 +254,43 @@ async def test_request_summary_fields_reach_the_mozlog_line(root_logging: None) 
 def test_an_unknown_level_is_refused_at_start_up() -> None:
     with pytest.raises(ConfigError, match="logging.level"):
         load_settings(environ={"LOOP_LOGGING__LEVEL": "LOUD"})
+
+
+class FlushCounter(io.StringIO):
+    """A stream that tells when it is flushed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushes = 0
+        self.flushed = asyncio.Event()
+
+    def flush(self) -> None:
+        self.flushes += 1
+        self.flushed.set()
+        super().flush()
+
+
+async def test_lines_on_the_loop_are_flushed_together(root_logging: None) -> None:
+    stream = FlushCounter()
+    configure_logging(LoggingSettings(level="INFO", format="json"), stream=stream)
+    logger = logging.getLogger("loop.request")
+    for n in range(10):
+        logger.info("request.summary", extra={"n": n})
+    assert stream.flushes == 0
+    await asyncio.wait_for(stream.flushed.wait(), timeout=5)
+    assert stream.flushes == 1
+    assert len(stream.getvalue().splitlines()) == 10
+
+
+async def test_warnings_are_flushed_at_once(root_logging: None) -> None:
+    stream = FlushCounter()
+    configure_logging(LoggingSettings(level="INFO", format="json"), stream=stream)
+    logging.getLogger("loop").warning("storage.slow")
+    assert stream.flushes == 1
+
+
+def test_lines_outside_a_loop_are_flushed_at_once(root_logging: None) -> None:
+    stream = FlushCounter()
+    configure_logging(LoggingSettings(level="INFO", format="json"), stream=stream)
+    logging.getLogger("loop").info("started")
+    assert stream.flushes == 1
