@@ -46,8 +46,9 @@ class Secret(str):
 @dataclasses.dataclass(frozen=True, slots=True)
 class StorageSettings:
     url: str = ""
-    """``sqlite:///path/loop.db``, ``sqlite://:memory:`` or ``redis://host:port/db``.
-    Empty means ``sqlite:///<data_dir>/loop.db``."""
+    """``sqlite:///path/loop.db``, ``sqlite://:memory:``, ``redis://host:port/db`` or,
+    for a Redis Cluster, ``redis+cluster://host:port,host:port/`` (a few of its masters;
+    ``rediss+cluster://`` for TLS). Empty means ``sqlite:///<data_dir>/loop.db``."""
     expiry_check_interval: float = 1.0
     """Seconds between two sweeps for expired participants (owner notification)."""
     timeout: float = 2.0
@@ -726,7 +727,7 @@ def _network_checks(key: str, entries: list[str]) -> list[tuple[bool, str]]:
     return checks
 
 
-STORAGE_SCHEMES = ("sqlite", "redis", "rediss", "unix")
+STORAGE_SCHEMES = ("sqlite", "redis", "rediss", "unix", "redis+cluster", "rediss+cluster")
 """The ``storage.url`` schemes a backend exists for (``loop.storage.storage_kind``)."""
 
 
@@ -740,6 +741,16 @@ def shared_checks(storage_url: str, trusted_proxies: list[str]) -> list[tuple[bo
             f"storage.url: unsupported scheme {scheme!r} (use sqlite:// or redis://)",
         )
     ]
+    if scheme.endswith("+cluster"):
+        nodes, _, path = storage_url.partition("://")[2].partition("?")[0].partition("/")
+        listed = bool(nodes) and all(n.rpartition(":")[2].isdigit() for n in nodes.split(","))
+        checks.append(
+            (
+                listed and path in ("", "0"),
+                "storage.url: a Redis Cluster URL is redis+cluster://host:port,host:port/"
+                " (database 0 only)",
+            )
+        )
     return checks + _network_checks("trusted_proxies", trusted_proxies)
 
 

@@ -19,6 +19,7 @@ import pytest
 import requests
 from requests_hawk import HawkAuth  # type: ignore[import-untyped]
 
+from tests.conftest import empty_storage
 from tests.support.ports import free_port
 from tests.support.push_server import PushServer
 from tests.support.servers import console_command
@@ -51,6 +52,12 @@ def hawk_auth(token: str, server: str) -> tuple[HawkAuth, HawkAuth]:
         HawkAuth(hawk_session=token, server_url=server),
         HawkAuth(hawk_session=token, server_url=server, always_hash_content=False),
     )
+
+
+@pytest.fixture(params=["sqlite", "redis", "redis-cluster"])
+def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each backend, a Redis Cluster included."""
+    return empty_storage(request, tmp_path)
 
 
 @pytest.fixture

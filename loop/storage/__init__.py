@@ -189,11 +189,22 @@ class Storage(
         ``BackendError`` if unreachable, which leaves the verdict as it was."""
 
 
+CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
+"""``storage.url`` schemes of a Redis Cluster (:mod:`loop.storage.redis.clustered`)."""
+
+
 def storage_kind(url: str) -> str:
     scheme = url.split(":", 1)[0].lower()
-    if scheme in ("sqlite", "redis", "rediss", "unix"):
+    if scheme in ("sqlite", "redis", "rediss", "unix", *CLUSTER_SCHEMES):
         return "redis" if scheme != "sqlite" else "sqlite"
     raise ValueError(f"storage.url: unsupported scheme {scheme!r} (use sqlite:// or redis://)")
+
+
+def _backend_module(url: str) -> str:
+    """The module whose ``from_url`` opens ``url``: a cluster has its own."""
+    if url.split(":", 1)[0].lower() in CLUSTER_SCHEMES:
+        return "loop.storage.redis.clustered"
+    return f"loop.storage.{storage_kind(url)}"
 
 
 DEFAULT_TIMEOUT = 2.0
@@ -205,7 +216,7 @@ async def from_url(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> Storage:
     """Open the backend named by the URL's scheme (each backend module exports
     ``async def from_url(url, *, timeout) -> Storage``); ``timeout`` bounds every wait on
     the backend."""
-    module = importlib.import_module(f"loop.storage.{storage_kind(url)}")
+    module = importlib.import_module(_backend_module(url))
     storage = await module.from_url(url, timeout=timeout)
     if not isinstance(storage, Storage):
         raise TypeError(f"{module.__name__}.from_url did not return a Storage")

@@ -20,6 +20,9 @@ from loop.storage.redis import (
     RedisStorage,
     accounts,
     calls,
+    cluster_accounts,
+    cluster_base,
+    cluster_rooms,
     from_url,
     rooms,
     sessions,
@@ -42,8 +45,11 @@ from loop.storage.testing.sessions import auth
 EXTENDED = T0 + 8 * 7 * 24 * 3600
 
 STEPS = accounts.ACCOUNT_DELETION_STEPS
-SCRIPT_MODULES = (redis_backend, sessions, rooms, calls, accounts, webpush, signalling)
-"""The backend and its concern mixins: the modules that load Lua scripts."""
+SCRIPT_MODULES = (
+    *(redis_backend, sessions, rooms, calls, accounts, webpush, signalling),
+    *(cluster_base, cluster_rooms, cluster_accounts),
+)
+"""The backend, its concern mixins and its cluster steps: the modules that load scripts."""
 
 
 def loaded_scripts() -> list[Script]:
@@ -96,6 +102,7 @@ class TestScripts:
     async def test_every_script_compiles_to_its_sha(self, raw: redis.asyncio.Redis) -> None:
         for script in loaded_scripts():
             assert await raw.script_load(script.source) == script.sha, script.name
+            assert await raw.script_load(script.cluster_source) == script.cluster_sha
 
     def test_every_lua_file_is_part_of_a_script(self) -> None:
         sources = [script.source for script in loaded_scripts()]

@@ -16,7 +16,7 @@ import signal
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from tests.support.ports import free_port
 from tests.support.waiting import eventually_blocking
@@ -25,7 +25,7 @@ from tests.support.waiting import eventually_blocking
 class RedisServer:
     """One ``redis-server`` process at a fixed port, restartable."""
 
-    def __init__(self, binary: str, port: int, workdir: str) -> None:
+    def __init__(self, binary: str, port: int, workdir: str, *, extra: Sequence[str] = ()) -> None:
         self.port = port
         self.url = f"redis://127.0.0.1:{port}/0"
         self._command = [
@@ -42,6 +42,7 @@ class RedisServer:
             workdir,
             "--notify-keyspace-events",
             "Ex",
+            *extra,
         ]
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -87,12 +88,7 @@ class RedisServer:
 @contextlib.contextmanager
 def redis_process() -> Iterator[RedisServer]:
     """A started :class:`RedisServer`, stopped afterwards whatever state it was left in."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise RuntimeError(
-            "redis-server is not installed; run `sudo apt-get install redis-server` "
-            "(scripts/test installs it for you)"
-        )
+    binary = redis_binary()
     with tempfile.TemporaryDirectory(prefix="loop-redis-") as workdir:
         server = RedisServer(binary, free_port(), workdir)
         server.start()
@@ -100,6 +96,17 @@ def redis_process() -> Iterator[RedisServer]:
             yield server
         finally:
             server.stop()
+
+
+def redis_binary() -> str:
+    """The ``redis-server`` on the path; without it the run fails saying how to install it."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError(
+            "redis-server is not installed; run `sudo apt-get install redis-server` "
+            "(scripts/test installs it for you)"
+        )
+    return binary
 
 
 @contextlib.contextmanager

@@ -7,10 +7,12 @@ nothing has to be loaded at start-up, and a ``NOSCRIPT`` answer (after a restart
 original Node server spent 16.8 commands per request; here a request costs one command per
 storage call.
 
-Redis Cluster: keys carry hash tags (``s:{device}``, ``r:{token}``, ``u:{user}:...``) so a
-record and its satellites share a slot, but several scripts also reach keys they compute
-(the owner's push devices, ``u:{owner}:rooms``, the global ``px`` reap index), which a
-Cluster refuses across slots. Single-node and replicated setups are fully supported.
+Redis Cluster (``redis+cluster://host:port,host:port/``): every script is given keys of
+one hash slot (the hash tags of :mod:`.keys`); what it reaches in other slots (an owner's
+indexes, push targets, the reap index) goes through the prelude's ``foreign`` and
+``targets``, which act at once here and are handed back in a cluster.
+:class:`~loop.storage.redis.clustered.ClusterRedisStorage` runs the same scripts through a
+slot-routing lane and applies what they hand back; this class's hot path is unchanged.
 """
 
 from __future__ import annotations
@@ -70,7 +72,9 @@ class RedisStorage(
     def __init__(self, client: redis.asyncio.Redis, lane: Lane, *, timeout: float) -> None:
         super().__init__()
         self._client = client
-        """For the pub/sub hubs and ``flush``."""
+        """For the admin concern (scans, pipelines) and ``flush``."""
+        self._subscriber = client
+        """For the pub/sub hubs."""
         self._lane = lane
         """For every command a request or a background job waits on: the hot path."""
         self._timeout = timeout

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any
 
 from redis.asyncio.client import Pipeline
@@ -85,6 +85,13 @@ def batches(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
 
 
 class RedisAdminStorage(RedisPlumbing):
+    def _reap_index(self, token: str) -> str:
+        """The reap index a room's participants are filed in (one per cluster bucket)."""
+        return keys.PARTICIPANT_EXPIRY
+
+    def _reap_indexes(self) -> Sequence[str]:
+        return (keys.PARTICIPANT_EXPIRY,)
+
     async def _keys(self) -> KeyMap:
         found = KeyMap()
         async for key in self._client.scan_iter(count=SCAN_COUNT):
@@ -101,10 +108,10 @@ class RedisAdminStorage(RedisPlumbing):
 
     @_wrap
     async def activity(self, *, now: float) -> Activity:
-        self._count()
-        members = await self._lane.execute(
-            "ZRANGEBYSCORE", keys.PARTICIPANT_EXPIRY, f"({number(now)}", "+inf"
-        )
+        members = []
+        for index in self._reap_indexes():
+            self._count()
+            members += await self._lane.execute("ZRANGEBYSCORE", index, f"({number(now)}", "+inf")
         rooms = {_text(member).split(" ", 1)[0] for member in members}
         return Activity(rooms=len(rooms), participants=len(members))
 
@@ -121,7 +128,7 @@ class RedisAdminStorage(RedisPlumbing):
                     users.add(record["user_mac"])
             elif kind == "room":
                 tally["participants"] += len(record["participants"])
-        memory = await self._client.info("memory")
+        size_bytes, key_count = await self._size()
         return StoreFigures(
             backend="redis",
             users=len(users),
@@ -131,9 +138,14 @@ class RedisAdminStorage(RedisPlumbing):
             calls=tally["call"],
             call_urls=tally["call_url"],
             push_registrations=tally["push"],
-            size_bytes=int(memory["used_memory"]),
-            keys=int(await self._client.dbsize()),
+            size_bytes=size_bytes,
+            keys=key_count,
         )
+
+    async def _size(self) -> tuple[int, int]:
+        """Bytes of memory Redis uses, and its number of keys."""
+        memory = await self._client.info("memory")
+        return int(memory["used_memory"]), int(await self._client.dbsize())
 
     @_wrap
     async def holds_data(self, *, now: float) -> bool:
@@ -262,7 +274,9 @@ class RedisAdminStorage(RedisPlumbing):
     async def import_records(self, records: Sequence[Record], *, now: float) -> None:
         pipe = self._client.pipeline(transaction=False)
         for record in records:
-            if expires_at(record) > now:
+            if record["kind"] == "room" and expires_at(record) > now:
+                _write_room(pipe, record, now, reap_index=self._reap_index)
+            elif expires_at(record) > now:
                 _WRITERS[record["kind"]](pipe, record, now)
         await pipe.execute()
 
@@ -281,14 +295,17 @@ class RedisAdminStorage(RedisPlumbing):
         return {name: count for name, count in removed.items() if count}
 
     async def _purge_participants(self, now: float) -> int:
-        (gone,) = await self._read(
-            [("ZRANGEBYSCORE", keys.PARTICIPANT_EXPIRY, "-inf", number(now))]
+        indexes = self._reap_indexes()
+        listed = await self._read(
+            ("ZRANGEBYSCORE", index, "-inf", number(now)) for index in indexes
         )
+        gone = [member for members in listed for member in members]
         pipe = self._client.pipeline(transaction=False)
         for member in gone:
             token, participant = member.split(" ", 1)
             pipe.hdel(keys.participants(token), participant)
-        pipe.zremrangebyscore(keys.PARTICIPANT_EXPIRY, "-inf", number(now))
+        for index in indexes:
+            pipe.zremrangebyscore(index, "-inf", number(now))
         await pipe.execute()
         return len(gone)
 
@@ -460,7 +477,9 @@ def _write_oauth(pipe: Pipeline, device: str, oauth: Record, now: float) -> None
         pipe.pexpire(keys.oauth(device), ttl_ms(until, now))
 
 
-def _write_room(pipe: Pipeline, r: Record, now: float) -> None:
+def _write_room(
+    pipe: Pipeline, r: Record, now: float, *, reap_index: Callable[[str], str]
+) -> None:
     room = Room(**{name: r[name] for name in Room.__dataclass_fields__})
     key, token, ms = keys.room(room.token), room.token, ttl_ms(room.expires_at, now)
     pipe.delete(key, keys.participants(token))
@@ -471,7 +490,7 @@ def _write_room(pipe: Pipeline, r: Record, now: float) -> None:
     for seq, p in enumerate(live, start=1):
         body = canonical({name: value for name, value in p.items() if name != "expires_at"})
         pipe.hset(keys.participants(token), p["id"], f"{seq}|{number(p['expires_at'])}|{body}")
-        pipe.zadd(keys.PARTICIPANT_EXPIRY, {f"{token} {p['id']}": p["expires_at"]})
+        pipe.zadd(reap_index(token), {f"{token} {p['id']}": p["expires_at"]})
     if live:
         pipe.pexpire(keys.participants(token), ms)
     pipe.zadd(keys.user(room.owner, "rooms"), {token: room.update_time})
@@ -522,7 +541,6 @@ def _write_call(pipe: Pipeline, r: Record, now: float) -> None:
 _WRITERS = {
     "secret": _write_secret,
     "session": _write_session,
-    "room": _write_room,
     "deleted_room": _write_deleted_room,
     "call_url": _write_call_url,
     "call": _write_call,

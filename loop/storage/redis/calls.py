@@ -200,7 +200,7 @@ class RedisCallStorage(RedisPlumbing):
     def _call_hub(self) -> RedisHub[CallProgress]:
         hub: RedisHub[CallProgress] | None = getattr(self, "_calls_hub", None)
         if hub is None:
-            hub = RedisHub(self._client, decode=CallProgress.decode, timeout=self._timeout)
+            hub = RedisHub(self._subscriber, decode=CallProgress.decode, timeout=self._timeout)
             self._calls_hub = hub
         return hub
 

@@ -1,14 +1,26 @@
 """The Redis key layout: the one place Python names a key (the Lua scripts build the
 keys they reach from the ones they are given, with the same shapes).
 
-``{...}`` are Redis Cluster hash tags, so a record and its satellites share a slot.
+``{...}`` are Redis Cluster hash tags: a record and its satellites share a hash slot
+(``r:{token}`` and ``r:{token}:p``; ``s:{device}``, ``s:{device}:n`` and ``s:{device}:o``;
+``c:{callId}`` and ``c:{callId}:m``), and so do a user's indexes (``u:{user}:*``). Every
+script is given keys of one slot; the keys it reaches in other slots (an owner's indexes,
+a user's push index, the reap index) it names itself, and in a cluster hands its writes to
+them back to the caller (:mod:`loop.storage.redis.clustered`).
+
+Slots, per concern: a session and its nonces and OAuth record: the device's; a room and
+its participants: the room's; a user's push devices, sessions, rooms, deletion log, call
+URLs and calls: the user's; a call URL: its token's; a call and its markers: the call's;
+a rate window: its own; ``secrets`` and ``heartbeat``: their own (one key each).
 
 Sessions (:mod:`loop.storage.redis.sessions`):
 
 * ``s:{device}`` hash: ``k`` Hawk key, ``u`` user mac, ``i`` encrypted identity, ``e``
   expiry, ``p:<topic>:<user>`` push target (canonical JSON) registered while the session
   acted as ``<user>`` (as the original's ``spurls.<user>.<device>``), ``pu`` those users,
-  newline-separated; ``s:{device}:n`` zset of nonces scored by their expiry;
+  newline-separated; ``x`` (in a cluster only) the time the user indexes below were last
+  kept alive until (the prelude's ``keep_indexes``); ``s:{device}:n`` zset of nonces
+  scored by their expiry;
 * ``u:{user}:push`` set of devices with push targets; ``u:{user}:sessions`` set of the
   devices bound to the user (account deletion).
 
@@ -19,7 +31,8 @@ Rooms (:mod:`loop.storage.redis.rooms`):
   ``"seq|expires_at|json"`` (``seq`` orders joins);
 * ``u:{user}:rooms`` zset of room tokens scored by ``update_time``; ``u:{user}:deleted``
   hash token -> ``"at|expires"``;
-* ``px`` zset ``"token participant"`` scored by expiry, what the reapers walk.
+* ``px`` zset ``"token participant"`` scored by expiry, what the reapers walk; in a
+  cluster the 16 buckets of :data:`REAP_BUCKETS` instead, a room's in one of them.
 
 Accounts (:mod:`loop.storage.redis.accounts`): ``s:{device}:o`` hash of an OAuth session,
 ``st``/``se`` state and its expiry, ``t``/``te`` token and its expiry.
@@ -45,9 +58,19 @@ D31), ``heartbeat`` string.
 
 from __future__ import annotations
 
+import hashlib
+
 SECRETS = "secrets"
 HEARTBEAT = "heartbeat"
 PARTICIPANT_EXPIRY = "px"
+REAP_BUCKETS = tuple(f"px:{{{digit}}}" for digit in "0123456789abcdef")
+"""In a cluster, the reap index is these 16 zsets (each its own hash tag, so spread over
+the masters) instead of ``px``; a room's participants go to the bucket named by the first
+hex digit of its token's SHA1 (:func:`reap_bucket`, ``reap_index`` in the Lua prelude)."""
+
+
+def reap_bucket(token: str) -> str:
+    return f"px:{{{hashlib.sha1(token.encode()).hexdigest()[0]}}}"
 
 
 def session(device: str) -> str:

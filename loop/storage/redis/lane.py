@@ -51,6 +51,27 @@ class Lane:
                     raise
             return await self._round_trip(self._connect(), command)
 
+    async def execute_asking(self, *command: str | int) -> Any:
+        """``ASKING`` then the command, on one connection in one round trip: a Redis
+        Cluster's answer to a command for a slot being migrated to this node (an ``ASK``
+        redirection). Not retried: the redirection is asked again if it failed."""
+        async with asyncio.timeout(self._timeout), self._slots:
+            connection = self._idle.pop() if self._idle else self._connect()
+            try:
+                await connection.send_packed_command(
+                    connection.pack_commands([("ASKING",), command])
+                )
+                await connection.read_response()
+                reply = await connection.read_response()
+            except ResponseError:
+                self._idle.append(connection)
+                raise
+            except BaseException:
+                await connection.disconnect(nowait=True)
+                raise
+            self._idle.append(connection)
+            return reply
+
     async def _round_trip(self, connection: AbstractConnection, command: tuple[Any, ...]) -> Any:
         try:
             await connection.send_command(*command)

@@ -20,6 +20,7 @@ from loop.storage.redis.scripts import Script
 class RedisPlumbing:
     if TYPE_CHECKING:
         _client: redis.asyncio.Redis
+        _subscriber: redis.asyncio.Redis
         _lane: Lane
         _timeout: float
 

@@ -27,11 +27,15 @@ MARGIN_MS = 60_000
 
 @dataclasses.dataclass(frozen=True)
 class Script:
-    """A script's full source and the SHA1 that ``EVALSHA`` names it by."""
+    """A script's full source and the SHA1 that ``EVALSHA`` names it by, for a single Redis
+    (``source``, ``sha``) and for a Redis Cluster (``cluster_source``, ``cluster_sha``: the
+    same steps, run as a function whose reply is ``{reply, foreign writes}``)."""
 
     name: str
     source: str
     sha: str
+    cluster_source: str
+    cluster_sha: str
     parts: tuple[str, ...] = ()
 
     @functools.cached_property
@@ -50,9 +54,31 @@ def _read(part: str) -> str:
 
 def load(name: str, *parts: str) -> Script:
     """The script ``name``: the prelude, then ``lua/<part>.lua`` for each of ``parts``
-    (just ``lua/<name>.lua`` when none are given). The SHA1 is computed here, so nothing
+    (just ``lua/<name>.lua`` when none are given). The SHA1s are computed here, so nothing
     has to be loaded into Redis at start-up."""
     parts = parts or (name,)
-    prelude = f"local MARGIN = {MARGIN_MS}\n{_read('prelude')}"
-    source = "\n".join([prelude, *(_read(part) for part in parts)])
-    return Script(name, source, hashlib.sha1(source.encode()).hexdigest(), parts)
+    body = "\n".join(_read(part) for part in parts)
+    source = "\n".join([_prelude(cluster=False), body])
+    cluster_source = "\n".join(
+        [
+            "#!lua",  # flags declared: Redis then refuses any key outside the first's slot
+            _prelude(cluster=True),
+            "local function run()",
+            body,
+            "end",
+            "local reply = run()",
+            "if reply == nil then reply = false end",
+            "if type(reply) == 'table' and reply.err then return reply end",
+            "return {reply, FOREIGN}",
+        ]
+    )
+    return Script(name, source, _sha(source), cluster_source, _sha(cluster_source), parts)
+
+
+def _prelude(*, cluster: bool) -> str:
+    flag = "true" if cluster else "false"
+    return f"local MARGIN = {MARGIN_MS}\nlocal CLUSTER = {flag}\n{_read('prelude')}"
+
+
+def _sha(source: str) -> str:
+    return hashlib.sha1(source.encode()).hexdigest()

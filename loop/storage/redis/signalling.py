@@ -79,7 +79,7 @@ class RedisSignallingStorage(RedisPlumbing):
     def _signal_hub(self) -> RedisHub[str]:
         hub: RedisHub[str] | None = getattr(self, "_signals_hub", None)
         if hub is None:
-            hub = RedisHub(self._client, decode=str, timeout=self._timeout)
+            hub = RedisHub(self._subscriber, decode=str, timeout=self._timeout)
             self._signals_hub = hub
         return hub
 

@@ -27,7 +27,7 @@ redis.call('PEXPIRE', KEYS[1], ms)
 redis.call('PEXPIRE', KEYS[2], ms)
 for _, user in ipairs(chosen) do
   local index = 'u:{' .. user .. '}:calls'
-  redis.call('ZADD', index, ARGV[3], ARGV[2])
-  extend(index, ms)
+  foreign('ZADD', index, ARGV[3], ARGV[2])
+  foreign('extend', index, ms)
 end
 return {chosen, found}

@@ -1,6 +1,9 @@
 -- The prelude of every script: the shared steps, then ``now`` (ARGV[1] of every script).
 -- The loader (loop/storage/redis/scripts.py) puts ``local MARGIN = <ms>`` before it.
 -- Keys are those of loop/storage/redis/keys.py; ``{...}`` are Redis Cluster hash tags.
+-- Before it the loader also puts ``local CLUSTER = true|false``: in a cluster a script may
+-- only touch the hash slot of its KEYS, so what it would write elsewhere is handed back
+-- (``foreign``) and what it would read elsewhere (push targets) is left to the caller.
 local function ttl_ms(expires_at, now)
   local left = (tonumber(expires_at) - now) * 1000
   if left < 0 then left = 0 end
@@ -13,6 +16,32 @@ local function extend(key, ms)
 end
 
 local function room_key(token) return 'r:{' .. token .. '}' end
+
+-- Writes to keys of other hash slots than KEYS[1]'s, as {command, key, args...}: in a
+-- cluster the caller applies them on their nodes once the script returned them.
+local FOREIGN = {}
+
+-- ``command`` (a Redis command, or 'extend') on ``key``, which may be in another slot: at
+-- once on a single Redis, handed back in a cluster.
+local function foreign(command, key, ...)
+  if CLUSTER then
+    local write = {command, key}
+    for i = 1, select('#', ...) do write[#write + 1] = tostring(select(i, ...)) end
+    FOREIGN[#FOREIGN + 1] = write
+  elseif command == 'extend' then
+    extend(key, ...)
+  else
+    redis.call(command, key, ...)
+  end
+end
+
+-- The reap index a room's participants are filed in: one ``px`` on a single Redis; in a
+-- cluster one of 16 buckets ``px:{0}``..``px:{f}`` (by the token's SHA1), spread over the
+-- nodes, which the reapers walk in turn.
+local function reap_index(token)
+  if CLUSTER then return 'px:{' .. string.sub(redis.sha1hex(token), 1, 1) .. '}' end
+  return 'px'
+end
 
 local function push_users(listed)
   local users = {}
@@ -43,11 +72,14 @@ end
 local function index_session(key, user, ms)
   if not user then return end
   local index = 'u:{' .. user .. '}:sessions'
-  redis.call('SADD', index, string.sub(key, 4, -2))
-  extend(index, ms)
+  foreign('SADD', index, string.sub(key, 4, -2))
+  foreign('extend', index, ms)
 end
 
+-- In a cluster: a placeholder the caller replaces with the targets (the devices' sessions
+-- live in other slots).
 local function targets(user, topic, now)
+  if CLUSTER then return {'\0targets', user, topic} end
   local index = push_index(user)
   local found, seen = {}, {}
   for _, device in ipairs(redis.call('SMEMBERS', index)) do
@@ -73,8 +105,8 @@ end
 
 local function index_room(owner, token, update_time, ms)
   local key = 'u:{' .. owner .. '}:rooms'
-  redis.call('ZADD', key, update_time, token)
-  extend(key, ms)
+  foreign('ZADD', key, update_time, token)
+  foreign('extend', key, ms)
 end
 
 local function touch(token, owner, update_time, expires_at, now)
@@ -92,7 +124,7 @@ local function drop_room(token)
   for _, pid in ipairs(redis.call('HKEYS', key .. ':p')) do
     members[#members + 1] = token .. ' ' .. pid
   end
-  if #members > 0 then redis.call('ZREM', 'px', unpack(members)) end
+  if #members > 0 then foreign('ZREM', reap_index(token), unpack(members)) end
   redis.call('DEL', key, key .. ':p')
 end
 
@@ -116,6 +148,27 @@ end
 
 local now = tonumber(ARGV[1])
 
+-- Keep the user indexes a session is filed in (the push indexes of the users it registered
+-- targets as, its user's sessions index) alive at least as long as the session, which
+-- expires at ``expires_at`` from ``t`` on. On a single Redis every touch extends them. In a
+-- cluster, where that is another round trip, only once the session would outlive what they
+-- were last extended to (its field ``x``, ``extended``), and then by a tenth of its
+-- lifetime more: a busy session pays that round trip a few times in its life, not on
+-- every request.
+local function keep_indexes(key, pushed, user, expires_at, extended, t)
+  local kept_until = tonumber(expires_at)
+  if CLUSTER then
+    if extended and kept_until <= tonumber(extended) then return end
+    kept_until = kept_until + (kept_until - t) / 10
+    redis.call('HSET', key, 'x', tostring(kept_until))
+  end
+  local ms = ttl_ms(kept_until, t)
+  for _, pushed_as in ipairs(push_users(pushed)) do
+    foreign('extend', push_index(pushed_as), ms)
+  end
+  if user then foreign('extend', 'u:{' .. user .. '}:sessions', ms) end
+end
+
 -- A Hawk request on the session at ``key`` (nonces at ``nonces``), at ``at`` (text):
 -- nil when no live session is there; 'stale' when ``expected`` is given and the session
 -- is bound to another user ('' for none); 'replayed' when ``member`` (ts:nonce:mac) is still
@@ -124,7 +177,7 @@ local now = tonumber(ARGV[1])
 -- again, and its {key, expiry, user, identity, push users} are returned.
 local function check_request(key, nonces, member, expiry, nonce_expiry, expected, at)
   local t = tonumber(at)
-  local s = redis.call('HMGET', key, 'k', 'e', 'u', 'i', 'pu')
+  local s = redis.call('HMGET', key, 'k', 'e', 'u', 'i', 'pu', 'x')
   if not s[1] or tonumber(s[2]) <= t then return nil end
   if expected and (s[3] or '') ~= expected then return 'stale' end
   if tonumber(nonce_expiry) > t then
@@ -137,8 +190,7 @@ local function check_request(key, nonces, member, expiry, nonce_expiry, expected
   redis.call('HSET', key, 'e', expiry)
   local ms = ttl_ms(expiry, t)
   redis.call('PEXPIRE', key, ms)
-  for _, user in ipairs(push_users(s[5])) do extend(push_index(user), ms) end
-  if s[3] then extend('u:{' .. s[3] .. '}:sessions', ms) end
+  keep_indexes(key, s[5], s[3], expiry, s[6], t)
   return s
 end
 
