@@ -65,8 +65,9 @@ class SessionStorage(abc.ABC):
     storage call (:mod:`loop.storage.checks`)."""
 
     carries_session_checks = True
-    """Whether a :class:`~loop.storage.checks.SessionCheck` can ride on any call of this
-    backend (a Redis Cluster cannot: a session and a room live in different slots)."""
+    """Whether requests' :class:`~loop.storage.checks.SessionCheck` are armed at all for
+    this backend (every backend here does; a Redis Cluster carries one only on a call in
+    the session's slot and otherwise makes it alone, first)."""
 
     @abc.abstractmethod
     async def check_session(self, check: SessionCheck) -> None:
