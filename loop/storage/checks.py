@@ -123,8 +123,8 @@ class CheckSlot:
 
     __slots__ = ("check",)
 
-    def __init__(self) -> None:
-        self.check: SessionCheck | None = None
+    def __init__(self, check: SessionCheck | None = None) -> None:
+        self.check = check
 
 
 request_checks: contextvars.ContextVar[CheckSlot | None] = contextvars.ContextVar(
@@ -135,14 +135,25 @@ websockets, tests that call storage directly), where no check is ever armed."""
 
 
 @contextlib.contextmanager
-def unchecked() -> Iterator[None]:
-    """Storage calls made inside carry no check and wait for none: for a lookup whose
-    only purpose is to choose between two refusals, after the check failed."""
-    token = request_checks.set(None)
+def serving(slot: CheckSlot | None) -> Iterator[None]:
+    """Storage calls made inside see ``slot``'s check (``None``: no check at all)."""
+    token = request_checks.set(slot)
     try:
         yield
     finally:
         request_checks.reset(token)
+
+
+def armed(check: SessionCheck) -> contextlib.AbstractContextManager[None]:
+    """Storage calls made inside carry ``check``, or wait for it: a backend performing a
+    check alone, or a test serving "a request"."""
+    return serving(CheckSlot(check))
+
+
+def unchecked() -> contextlib.AbstractContextManager[None]:
+    """Storage calls made inside carry no check and wait for none: for a lookup whose
+    only purpose is to choose between two refusals, after the check failed."""
+    return serving(None)
 
 
 def armed_check() -> SessionCheck | None:

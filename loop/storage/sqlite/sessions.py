@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
-from loop.storage.checks import CheckSlot, SessionCheck, SessionCheckFailed, request_checks
+from loop.storage.checks import SessionCheck, SessionCheckFailed, armed
 from loop.storage.quotas import RateLimit
 from loop.storage.sessions import NonceReplayed, PushTarget, Session, Topic, nonce_member
 from loop.storage.sqlite.codec import dumps, json_list
@@ -77,13 +77,8 @@ class SQLiteSessionStorage(SQLitePlumbing):
 
     @wrap_sqlite_error
     async def check_session(self, check: SessionCheck) -> None:
-        token = request_checks.set(slot := CheckSlot())
-        slot.check = check
-        try:
-            with self._transaction(write=False):
-                pass
-        finally:
-            request_checks.reset(token)
+        with armed(check), self._transaction(write=False):
+            pass
 
     def _check_request(
         self, hawk_id_hmac: str, member: str, now: float, expiry: float, nonce_until: float

@@ -6,13 +6,11 @@ nothing of that call happens when the check fails."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Iterator
 
 import pytest
 
 from loop.storage import NonceReplayed, Session, SessionCheck, SessionCheckFailed, Storage
-from loop.storage.checks import CheckSlot, request_checks
+from loop.storage.checks import armed
 from loop.storage.quotas import TooManyRooms
 from loop.storage.sessions import nonce_member
 from loop.storage.testing.factories import NONCE_TTL, T0, make_room, make_session
@@ -31,18 +29,6 @@ def check_for(
         ttl=100,
         alone=storage.check_session,
     )
-
-
-@contextlib.contextmanager
-def armed(check: SessionCheck) -> Iterator[None]:
-    """Serve "a request" whose check is ``check``, as the HTTP middleware does."""
-    slot = CheckSlot()
-    slot.check = check
-    token = request_checks.set(slot)
-    try:
-        yield
-    finally:
-        request_checks.reset(token)
 
 
 class SessionCheckContract:
