@@ -45,11 +45,11 @@ class Lane:
             reused = bool(self._idle)
             connection = self._idle.pop() if reused else self._connect()
             try:
-                return await self._round_trip(connection, command)
+                return await self._round_trip(connection, (command,))
             except RedisConnectionError:
                 if not reused:
                     raise
-            return await self._round_trip(self._connect(), command)
+            return await self._round_trip(self._connect(), (command,))
 
     async def execute_asking(self, *command: str | int) -> Any:
         """``ASKING`` then the command, on one connection in one round trip: a Redis
@@ -57,34 +57,33 @@ class Lane:
         redirection). Not retried: the redirection is asked again if it failed."""
         async with asyncio.timeout(self._timeout), self._slots:
             connection = self._idle.pop() if self._idle else self._connect()
-            try:
-                await connection.send_packed_command(
-                    connection.pack_commands([("ASKING",), command])
-                )
-                await connection.read_response()
-                reply = await connection.read_response()
-            except ResponseError:
-                self._idle.append(connection)
-                raise
-            except BaseException:
-                await connection.disconnect(nowait=True)
-                raise
-            self._idle.append(connection)
-            return reply
+            return await self._round_trip(connection, (("ASKING",), command))
 
-    async def _round_trip(self, connection: AbstractConnection, command: tuple[Any, ...]) -> Any:
+    async def _round_trip(
+        self, connection: AbstractConnection, commands: tuple[tuple[Any, ...], ...]
+    ) -> Any:
+        """Send ``commands`` in one write and read every reply, so the connection goes
+        back to the pool in step whatever the replies; the last reply is the answer, and
+        the first error reply is raised."""
+        refused: ResponseError | None = None
         try:
-            await connection.send_command(*command)
-            reply = await connection.read_response()
-        except ResponseError:
-            self._idle.append(connection)  # an error reply leaves the socket usable
-            raise
+            if len(commands) == 1:
+                await connection.send_command(*commands[0])
+            else:
+                await connection.send_packed_command(connection.pack_commands(commands))
+            for _ in commands:
+                try:
+                    reply = await connection.read_response()
+                except ResponseError as error:  # an error reply leaves the socket usable
+                    refused = refused or error
         except BaseException:
             # Failed or cancelled mid-command: the socket may hold a late reply. Closed
             # without waiting for the peer, which may be the frozen server we gave up on.
             await connection.disconnect(nowait=True)
             raise
         self._idle.append(connection)
+        if refused is not None:
+            raise refused
         return reply
 
     async def close(self) -> None:
