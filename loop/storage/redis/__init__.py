@@ -29,11 +29,10 @@ from redis.exceptions import NoScriptError, ResponseError
 
 from loop.storage import DEFAULT_TIMEOUT, BackendError, Storage
 from loop.storage.checks import (
-    CheckSlot,
     SessionCheck,
     SessionCheckFailed,
+    armed,
     armed_check,
-    request_checks,
 )
 from loop.storage.redis import keys
 from loop.storage.redis.accounts import RedisAccountStorage
@@ -134,11 +133,8 @@ class RedisStorage(
 
     @wrap_redis_error
     async def check_session(self, check: SessionCheck) -> None:
-        token = request_checks.set(_slot_of(check))
-        try:
+        with armed(check):
             await self._run(NOOP, [], number(check.now))
-        finally:
-            request_checks.reset(token)
 
     async def _eval(self, script: Script, keys: Sequence[str], *args: str) -> Any:
         """:meth:`_run` even while the secrets diverged: for the secrets checks, which
@@ -241,18 +237,32 @@ def check_failure(error: ResponseError) -> SessionCheckFailed | None:
     return SessionCheckFailed(replayed=outcome == "replayed", stale=outcome == "stale")
 
 
-def _slot_of(check: SessionCheck) -> CheckSlot:
-    slot = CheckSlot()
-    slot.check = check
-    return slot
-
-
 def _pairs(record: Mapping[str, str]) -> list[str]:
     return [item for pair in record.items() for item in pair]
 
 
 POOL_SIZE = 64
 """Connections per process; a burst beyond it waits for one, within the storage timeout."""
+
+
+def connection_pool(url: str, *, timeout: float) -> redis.asyncio.BlockingConnectionPool:
+    """The pool, and the connection options, every Redis connection here is made with
+    (:func:`from_url` says why each)."""
+    return redis.asyncio.BlockingConnectionPool.from_url(
+        url,
+        decode_responses=True,
+        max_connections=POOL_SIZE,
+        timeout=timeout,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+    )
+
+
+def lane_connection_options(pool: redis.asyncio.BlockingConnectionPool) -> dict[str, Any]:
+    """A lane's connections are the pool's without a read timeout: the lane's deadline
+    bounds each call as a whole, so a call arms one timer, not two."""
+    return {**pool.connection_kwargs, "socket_timeout": None}
 
 
 async def from_url(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> RedisStorage:
@@ -269,16 +279,8 @@ async def from_url(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> RedisStorag
 
     ``timeout`` (``storage.timeout``) bounds every wait: the lane's calls as a whole, and
     the pool's acquire, connect and reads for the pub/sub connections."""
-    pool = redis.asyncio.BlockingConnectionPool.from_url(
-        url,
-        decode_responses=True,
-        max_connections=POOL_SIZE,
-        timeout=timeout,
-        socket_connect_timeout=timeout,
-        socket_timeout=timeout,
-        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
-    )
-    unbounded_reads = {**pool.connection_kwargs, "socket_timeout": None}
+    pool = connection_pool(url, timeout=timeout)
+    unbounded_reads = lane_connection_options(pool)
 
     def connect() -> AbstractConnection:
         return pool.connection_class(

@@ -36,12 +36,9 @@ from __future__ import annotations
 import redis.asyncio
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import AbstractConnection
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from loop.storage import DEFAULT_TIMEOUT
-from loop.storage.redis import POOL_SIZE
+from loop.storage.redis import POOL_SIZE, connection_pool, lane_connection_options
 from loop.storage.redis.cluster import Address, ClusterLane, parse_cluster_url
 from loop.storage.redis.cluster_accounts import ClusterAccounts
 from loop.storage.redis.cluster_rooms import ClusterRooms
@@ -58,16 +55,8 @@ async def from_url(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> ClusterRedi
     :class:`Lane` of ``POOL_SIZE`` connections per master. Nothing is sent until the first
     call, which loads the slot map. ``ValueError`` for a URL that names no node."""
     seeds, first = parse_cluster_url(url)
-    pool = redis.asyncio.BlockingConnectionPool.from_url(
-        first,
-        decode_responses=True,
-        max_connections=POOL_SIZE,
-        timeout=timeout,
-        socket_connect_timeout=timeout,
-        socket_timeout=timeout,
-        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
-    )
-    template = {**pool.connection_kwargs, "socket_timeout": None}
+    pool = connection_pool(first, timeout=timeout)
+    template = lane_connection_options(pool)
 
     def lane_for(address: Address) -> Lane:
         host, port = address
