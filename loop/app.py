@@ -44,6 +44,7 @@ from loop.signalling.hub import Signalling
 from loop.storage import Storage
 from loop.web.failures import Handler, answer, exception_handlers
 from loop.web.middleware import LoopMiddleware
+from loop.web.stack import LeanStarlette
 
 API_PREFIX = "/v0"
 
@@ -66,8 +67,24 @@ def api_routes() -> list[BaseRoute]:
 
 def root_routes() -> list[BaseRoute]:
     """Routes served only at the root, before the API's: the owner's web client at ``/``
-    (for browsers), the call-progress websocket (loop-api.md §1.1) and ``/metrics``."""
-    return [*pages.home_routes, *websocket.routes, *metrics.routes]
+    (for browsers, where the API has its own ``GET /``) and ``/metrics``."""
+    return [*pages.home_routes, *metrics.routes]
+
+
+def all_routes(api: list[BaseRoute]) -> list[BaseRoute]:
+    """Every route, in the order the router tries them (a regular expression each, until
+    one matches). The call-progress websocket first (its configured path might be under
+    ``/v0``, and it declines any HTTP request at once); then the ``/v0`` mount, which takes
+    what Firefox sends (its ``loop.server`` ends in ``/v0``) with one match instead of
+    failing every root route first; then the root's own routes, the API again at the root,
+    and the pages, whose ``/{token}`` would take any single-segment path."""
+    return [
+        *websocket.routes,
+        Mount(API_PREFIX, routes=api),
+        *root_routes(),
+        *api,
+        *page_routes(),
+    ]
 
 
 def page_routes() -> list[BaseRoute]:
@@ -102,8 +119,8 @@ def create_app(
         finally:
             await svc.close()
 
-    app = Starlette(
-        routes=[*root_routes(), *routes, Mount(API_PREFIX, routes=routes), *page_routes()],
+    app = LeanStarlette(
+        routes=all_routes(routes),
         middleware=[
             Middleware(
                 LoopMiddleware,

@@ -27,6 +27,7 @@ from loop.logging import (
     TextFormatter,
     UvicornScrubber,
     configure_logging,
+    log_fields,
     request_id,
     syslog_severity,
 )
@@ -294,3 +295,89 @@ def test_lines_outside_a_loop_are_flushed_at_once(root_logging: None) -> None:
     configure_logging(LoggingSettings(level="INFO", format="json"), stream=stream)
     logging.getLogger("loop").info("started")
     assert stream.flushes == 1
+
+
+class RecordKeeper(logging.Handler):
+    """Another handler on the way, as pytest's capture or a debugger's would be."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+SUMMARY = {"method": "POST", "path": "/rooms/{token}", "code": 200, "t": 3, "rid": "abc"}
+
+
+def test_log_fields_writes_the_line_logger_info_writes(root_logging: None) -> None:
+    stream = io.StringIO()
+    configure_logging(LoggingSettings(level="INFO", format="json"), stream=stream)
+    logger = logging.getLogger("loop.request")
+    logger.info("request.summary", extra=SUMMARY)
+    log_fields(logger, "request.summary", SUMMARY)
+    through_record, direct = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert direct.keys() == through_record.keys()
+    assert list(direct["Fields"].items()) == list(through_record["Fields"].items())
+    for key in ("Type", "Logger", "Hostname", "EnvVersion", "Severity", "Pid"):
+        assert direct[key] == through_record[key]
+    assert 0 <= direct["Timestamp"] - through_record["Timestamp"] < 10**9
+
+
+def test_log_fields_hands_other_handlers_the_record_they_expect(root_logging: None) -> None:
+    stream = io.StringIO()
+    configure_logging(LoggingSettings(level="INFO", format="json"), stream=stream)
+    keeper = RecordKeeper()
+    logger = logging.getLogger("loop.request")
+    logger.addHandler(keeper)
+    try:
+        log_fields(logger, "request.summary", SUMMARY)
+    finally:
+        logger.removeHandler(keeper)
+    (record,) = keeper.records
+    assert (record.name, record.levelno, record.getMessage()) == (
+        "loop.request",
+        logging.INFO,
+        "request.summary",
+    )
+    assert {key: getattr(record, key) for key in SUMMARY} == SUMMARY
+    (line,) = stream.getvalue().splitlines()
+    assert json.loads(line)["Fields"] == {**SUMMARY, "msg": "request.summary"}
+
+
+def test_log_fields_adds_the_request_id_when_the_fields_have_none(root_logging: None) -> None:
+    stream = io.StringIO()
+    configure_logging(LoggingSettings(level="INFO", format="json"), stream=stream)
+    token = request_id.set("rid-7")
+    try:
+        log_fields(logging.getLogger("loop.request"), "request.summary", {"code": 200})
+    finally:
+        request_id.reset(token)
+    assert json.loads(stream.getvalue())["Fields"] == {
+        "code": 200,
+        "rid": "rid-7",
+        "msg": "request.summary",
+    }
+
+
+def test_log_fields_keeps_the_text_format_and_the_level(root_logging: None) -> None:
+    stream = io.StringIO()
+    configure_logging(LoggingSettings(level="INFO", format="text"), stream=stream)
+    logger = logging.getLogger("loop.request")
+    log_fields(logger, "request.summary", {"code": 200})
+    assert " INFO loop.request request.summary code=200" in stream.getvalue()
+    configure_logging(LoggingSettings(level="WARNING", format="json"), stream=stream)
+    log_fields(logger, "request.summary", {"code": 200})
+    assert len(stream.getvalue().splitlines()) == 1
+
+
+def test_log_fields_respects_a_filter_added_to_the_handler(root_logging: None) -> None:
+    stream = io.StringIO()
+    configure_logging(LoggingSettings(level="INFO", format="json"), stream=stream)
+    (handler,) = [
+        h for h in logging.getLogger().handlers if isinstance(h.formatter, MozLogFormatter)
+    ]
+    handler.addFilter(lambda record: record.getMessage() != "request.summary")
+    log_fields(logging.getLogger("loop.request"), "request.summary", {"code": 200})
+    assert stream.getvalue() == ""

@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from loop.clock import Clock
 from loop.errors import LoopError
 from loop.jsonutil import dumps
-from loop.logging import request_id
+from loop.logging import log_fields, request_id
 from loop.prometheus import PrometheusMetrics
 from loop.storage.checks import CheckSlot, SessionCheckFailed, request_checks
 from loop.web.clients import CLIENT_KEY, client_address, parse_networks
@@ -283,9 +283,10 @@ class LoopMiddleware:
         if not logger.isEnabledFor(logging.INFO):
             return
         websocket = scope["type"] == "websocket"
-        logger.info(
+        log_fields(
+            logger,
             "websocket.summary" if websocket else "request.summary",
-            extra={
+            {
                 "method": "GET" if websocket else scope["method"],
                 "path": route_template(scope),
                 "code": status,

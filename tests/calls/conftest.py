@@ -39,7 +39,8 @@ class LiveServer:
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/websocket"
+        endpoint = self.services.settings.progress_url_endpoint
+        return f"ws://127.0.0.1:{self.port}{endpoint}"
 
     async def start_call(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """Alice calls Bob: (the caller's answer, Bob's incoming call)."""
@@ -68,10 +69,15 @@ def live_server(storage_url: str) -> ServerFactory:
 
     @contextlib.asynccontextmanager
     async def start(
-        supervisory: float = LONG, ringing: float = LONG, connection: float = LONG
+        supervisory: float = LONG,
+        ringing: float = LONG,
+        connection: float = LONG,
+        endpoint: str = "/websocket",
     ) -> AsyncIterator[LiveServer]:
         timers = TimersSettings(supervisory, ringing, connection)
-        settings = make_settings(storage_url, timers=timers, call_duration=120)
+        settings = make_settings(
+            storage_url, timers=timers, call_duration=120, progress_url_endpoint=endpoint
+        )
         app = create_app(settings, clock=SystemClock(), background_jobs=False)
         config = uvicorn.Config(app, log_config=None, lifespan="on", ws=LeanWebSocketProtocol)
         server = uvicorn.Server(config)

@@ -20,6 +20,16 @@ async def test_caller_hello_answers_init(live_server: ServerFactory) -> None:
             assert hello == {"messageType": "hello", "state": "init"}
 
 
+async def test_the_endpoint_may_be_configured_under_v0(live_server: ServerFactory) -> None:
+    """The router tries the websocket before the ``/v0`` mount (loop/app.py)."""
+    async with live_server(endpoint="/v0/progress") as server:
+        caller, _ = await server.start_call()
+        assert caller["progressURL"].endswith("/v0/progress")
+        async with Peer.open(server.ws_url) as alice:
+            hello = await alice.hello(caller["callId"], caller["websocketToken"])
+            assert hello == {"messageType": "hello", "state": "init"}
+
+
 async def test_full_call_to_connected_then_terminated_closed(live_server: ServerFactory) -> None:
     async with live_server() as server:
         caller, callee = await server.start_call()

@@ -17,6 +17,7 @@ from requests_hawk import HawkAuth  # type: ignore[import-untyped]
 from loop.app import create_app
 from loop.routes import dockerflow
 from loop.storage import BackendError
+from loop.web.stack import LeanStarlette
 from tests.routes.conftest import Harness
 from tests.support import app as app_support
 from tests.support.client import assert_error
@@ -193,6 +194,24 @@ async def test_unexpected_failure_is_500_without_internals(
     assert_error(response, 500, 999, "Internal Server Error")
     assert b"secret" not in response.content and b"Traceback" not in response.content
     assert response.headers["access-control-allow-origin"] == ALLOWED
+
+
+def test_the_app_refuses_a_catch_all_handler_its_middleware_would_shadow() -> None:
+    """Starlette's outermost 500 layer is dropped (loop/web/stack.py): a handler for
+    ``Exception`` would never run, so building the stack refuses it."""
+
+    async def handler(request: Any, exc: Exception) -> Any:
+        raise AssertionError("never called")
+
+    app = LeanStarlette(exception_handlers={Exception: handler})
+    with pytest.raises(TypeError, match="answers 500s"):
+        app.build_middleware_stack()
+
+
+@pytest.mark.parametrize("path", ["/__lbheartbeat__", "/v0/__lbheartbeat__"])
+async def test_the_api_answers_at_the_root_and_under_v0(harness: Harness, path: str) -> None:
+    response = await harness.client.get(path)
+    assert (response.status_code, response.json()) == (200, {})
 
 
 @pytest.mark.parametrize(

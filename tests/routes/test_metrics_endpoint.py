@@ -160,6 +160,22 @@ async def test_backend_failures_are_counted(tmp_path: Path) -> None:
     )
 
 
+def test_requests_of_unknown_methods_are_one_series_however_many_methods() -> None:
+    prometheus = PrometheusMetrics()
+    for n in range(500):
+        prometheus.request(f"HOSTILE{n}", "unmatched", 405, 999, 0.001)
+    prometheus.request("GET", "/rooms", 200, 0, 0.002)
+    prometheus.request("GET", "/rooms", 200, 0, 0.002)
+    found = samples(prometheus.exposition().decode())
+    total = "loop_http_requests_total"
+    assert value(found, total, method="other", route="unmatched", status="405") == 500
+    assert value(found, total, method="GET", route="/rooms", status="200") == 2
+    methods = {dict(labels)["method"] for name, labels in found if name == total}
+    assert methods == {"other", "GET"}
+    latency = "loop_http_request_duration_seconds_count"
+    assert value(found, latency, method="GET", route="/rooms") == 2
+
+
 def test_events_reach_prometheus_and_statsd_alike() -> None:
     """The server's statsd-style events (push outcomes...) go to every sink."""
     prometheus, counting = PrometheusMetrics(), CountingMetrics()
