@@ -3,10 +3,13 @@ a file database can show (persistence, WAL)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +28,39 @@ async def broken_storage(tmp_path: Path) -> AsyncIterator[Storage]:
     storage = await from_url(f"sqlite:///{tmp_path}/broken.db")
     await storage.close()
     yield storage
+
+
+class FailingCommits:
+    """A connection whose next ``COMMIT`` fails, as a full or broken disk makes it fail."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        self.fail_next_commit = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._db, name)
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        if sql == "COMMIT" and self.fail_next_commit:
+            self.fail_next_commit = False
+            raise sqlite3.OperationalError("disk I/O error")
+        return self._db.execute(sql, params)
+
+
+class LosingTransactions(FailingCommits):
+    """A connection where the next statement fails and takes the transaction with it."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        super().__init__(db)
+        self.fail_next_commit = False
+        self.lose_next = False
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        if self.lose_next and not sql.startswith(("ROLLBACK", "RELEASE", "SAVEPOINT")):
+            self.lose_next = False
+            self._db.execute("ROLLBACK")
+            raise sqlite3.OperationalError("database or disk is full")
+        return self._db.execute(sql, params)
 
 
 class TestSQLiteStorage(StorageContract):
@@ -158,6 +194,94 @@ class TestSQLiteStorage(StorageContract):
                 for store in (second, first, second)
             ]
             assert [len(changes) for changes in reaped] == [1, 0, 0]
+        finally:
+            await first.close()
+            await second.close()
+
+    async def test_the_calls_of_one_turn_share_one_commit(self, storage: Storage) -> None:
+        assert isinstance(storage, SQLiteStorage)
+        statements: list[str] = []
+        storage._db.set_trace_callback(statements.append)
+        rooms = [make_room(f"room-{n}", owner=f"owner-{n}") for n in range(5)]
+        await asyncio.gather(*(storage.create_room(room, now=T0) for room in rooms))
+        storage._db.set_trace_callback(None)
+        assert (statements.count("BEGIN IMMEDIATE"), statements.count("COMMIT")) == (1, 1)
+        assert storage.stats.round_trips >= 5  # still counted per call
+
+    async def test_a_refused_call_leaves_the_rest_of_its_turn(self, storage: Storage) -> None:
+        await storage.create_room(make_room(), now=T0)
+        outcomes = await asyncio.gather(
+            storage.create_room(make_room("room-2", owner="owner-2"), now=T0),
+            storage.create_room(make_room(owner="owner-3"), now=T0),
+            storage.create_room(make_room("room-4", owner="owner-4"), now=T0),
+            return_exceptions=True,
+        )
+        assert [isinstance(outcome, StorageError) for outcome in outcomes] == [False, True, False]
+        for token in ("room-1", "room-2", "room-4"):
+            assert await storage.get_room(token, now=T0) is not None
+        state = await storage.get_room("room-1", now=T0)
+        assert state is not None and state.room.owner == "owner-1"
+
+    async def test_a_call_returns_once_its_write_is_committed(self, tmp_path: Path) -> None:
+        path = tmp_path / "loop.db"
+        storage = await from_url(f"sqlite:///{path}")
+        try:
+            await storage.create_room(make_room(), now=T0)
+            with contextlib.closing(sqlite3.connect(path)) as other:
+                assert other.execute("SELECT token FROM rooms").fetchall() == [("room-1",)]
+        finally:
+            await storage.close()
+
+    async def test_a_failed_commit_fails_every_call_of_its_turn(self, tmp_path: Path) -> None:
+        storage = await from_url(f"sqlite:///{tmp_path}/loop.db")
+        assert isinstance(storage, SQLiteStorage)
+        storage._db = FailingCommits(storage._db)  # type: ignore[assignment]
+        try:
+            outcomes = await asyncio.gather(
+                storage.create_room(make_room(), now=T0),
+                storage.create_room(make_room("room-2", owner="owner-2"), now=T0),
+                return_exceptions=True,
+            )
+            assert [type(outcome) for outcome in outcomes] == [BackendError, BackendError]
+            assert await storage.get_room("room-1", now=T0) is None
+            assert await storage.get_room("room-2", now=T0) is None
+        finally:
+            await storage.close()
+
+    async def test_a_turn_lost_to_the_disk_fails_every_call_of_it(self, tmp_path: Path) -> None:
+        """SQLite rolls a whole transaction back after some errors (a full disk): the
+        calls that already did their work in it fail too, rather than report it done."""
+        storage = await from_url(f"sqlite:///{tmp_path}/loop.db")
+        assert isinstance(storage, SQLiteStorage)
+        failing = storage._db = LosingTransactions(storage._db)  # type: ignore[assignment]
+        try:
+            first = asyncio.ensure_future(storage.create_room(make_room(), now=T0))
+            await asyncio.sleep(0)  # the first call ran, its turn open
+            failing.lose_next = True
+            with pytest.raises(BackendError):
+                await storage.create_room(make_room("room-2", owner="owner-2"), now=T0)
+            with pytest.raises(BackendError):
+                await first
+            assert await storage.get_room("room-1", now=T0) is None
+        finally:
+            await storage.close()
+
+    async def test_two_storages_of_one_process_share_a_file(self, tmp_path: Path) -> None:
+        """A turn left open by one would hold the lock the other waits for in the same
+        thread: the other commits it first."""
+        url = f"sqlite:///{tmp_path}/shared.db"
+        first, second = await from_url(url), await from_url(url)
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(
+                    first.create_room(make_room(), now=T0),
+                    second.create_room(make_room("room-2", owner="owner-2"), now=T0),
+                    from_url(url),
+                ),
+                timeout=1,  # under the 2 s busy timeout a deadlock would wait
+            )
+            assert await second.get_room("room-1", now=T0) is not None
+            assert await first.get_room("room-2", now=T0) is not None
         finally:
             await first.close()
             await second.close()

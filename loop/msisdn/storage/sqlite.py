@@ -24,6 +24,7 @@ from loop.msisdn.storage.base import (
 from loop.storage import DEFAULT_TIMEOUT
 from loop.storage.sqlite import create_private, database_path
 from loop.storage.sqlite.errors import wrap_sqlite_error
+from loop.storage.sqlite.turns import commit_open_turns
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -48,6 +49,7 @@ TABLES = (*VOLATILE, "certificates", "rates", "secrets", "heartbeat")
 class SQLiteGatewayStorage(GatewayStorage):
     def __init__(self, path: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         create_private(path)
+        commit_open_turns()  # the schema script takes the write lock
         self._db = sqlite3.connect(
             path, timeout=timeout, isolation_level=None, check_same_thread=False
         )
@@ -56,6 +58,7 @@ class SQLiteGatewayStorage(GatewayStorage):
         self._db.executescript(SCHEMA)
 
     def _write(self) -> sqlite3.Connection:
+        commit_open_turns()  # Loop's storage may share this file and this thread
         self._db.execute("BEGIN IMMEDIATE")
         return self._db
 

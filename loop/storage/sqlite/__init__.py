@@ -56,6 +56,7 @@ from loop.storage.sqlite.statements import (
     SELECT_SECRETS,
     TABLES,
 )
+from loop.storage.sqlite.turns import Turn, TurnCommitting, commit_open_turns
 from loop.storage.sqlite.webpush import SQLiteWebPushStorage
 
 PURGE_INTERVAL = 1.0
@@ -74,6 +75,7 @@ class SQLiteStorage(
     SQLiteWebPushStorage,
     SQLiteSignallingStorage,
     SQLiteAdminStorage,
+    TurnCommitting,
     Storage,
 ):
     """The concern mixins on the plumbing below (``_transaction``, ``_run``, the purge) and
@@ -127,64 +129,52 @@ class SQLiteStorage(
     def _transaction(
         self, *, write: bool, now: float | None = None, guarded: bool = True
     ) -> Iterator[None]:
-        """One method, one transaction; any exception (domain ones too) rolls it back.
-        Refused while the secrets diverged, unless not ``guarded`` (the secrets checks)."""
+        """One call, one savepoint in the turn's transaction (:mod:`.turns`); any exception
+        (domain ones too) rolls the call's work back. A request's session check, when this
+        call carries it, runs first in a savepoint of its own, kept when the work fails.
+        Refused while the secrets diverged, unless not ``guarded`` (the secrets checks).
+        ``write`` is kept for the callers' sake: every call takes the write lock now."""
         if guarded and self._secrets.diverged:
             raise SecretsDiverged()
         check = armed_check() if guarded else None
         if check is not None and not check.claim():
             check.outcome_now()  # carried by an earlier call: raise if it failed
             check = None
+        self.stats.round_trips += 1
+        turn = self._join_turn()
         if check is not None:
-            yield from self._checked_transaction(check, now)
-            return
-        self.stats.round_trips += 1
-        self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            self._carry_in_turn(check, turn, now)
+        elif now is not None and now >= self._next_purge:
+            self._purge_in_turn(turn, now)
+        self._db.execute("SAVEPOINT work")
         try:
-            if write and now is not None and now >= self._next_purge:
-                self._purge(now)
             yield
-        except BaseException:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+        except BaseException as error:
+            self._undo("work", turn, error)
             raise
-        self._db.execute("COMMIT")
+        self._db.execute("RELEASE work")
 
-    def _checked_transaction(self, check: SessionCheck, now: float | None) -> Iterator[None]:
-        """A write transaction that performs the request's session check first
-        (:mod:`loop.storage.checks`), then the call's own work in a savepoint: a domain
-        refusal (or any error) undoes the work while the check (the nonce recorded, the
-        session touched) is still committed, as when it was a call of its own."""
-        db = self._db
-        self.stats.round_trips += 1
-        db.execute("BEGIN IMMEDIATE")
+    def _carry_in_turn(self, check: SessionCheck, turn: Turn, now: float | None) -> None:
+        self._db.execute("SAVEPOINT checking")
         try:
             if now is not None and now >= self._next_purge:
                 self._purge(now)
             self._carry_check(check)
         except BaseException as error:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
+            self._undo("checking", turn, error)
             check.failed(error if isinstance(error, SessionCheckFailed) else BackendError(error))
             raise
-        db.execute("SAVEPOINT work")
-        try:
-            yield
-        except BaseException:
-            db.execute("ROLLBACK TO work")
-            self._commit_check(check)
-            raise
-        self._commit_check(check)
+        self._db.execute("RELEASE checking")
+        turn.checks.append(check)
 
-    def _commit_check(self, check: SessionCheck) -> None:
+    def _purge_in_turn(self, turn: Turn, now: float) -> None:
+        self._db.execute("SAVEPOINT purging")
         try:
-            self._db.execute("COMMIT")
+            self._purge(now)
         except BaseException as error:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            check.failed(BackendError(error))
+            self._undo("purging", turn, error)
             raise
-        check.passed()
+        self._db.execute("RELEASE purging")
 
     def _purge(self, now: float) -> None:
         """Reclaim a bounded batch of expired rows; reads already ignore them."""
@@ -201,6 +191,7 @@ class SQLiteStorage(
     # -- lifecycle -------------------------------------------------------------------------
 
     async def close(self) -> None:
+        self._commit_now()
         self._db.close()
 
     async def ping(self, *, now: float) -> bool:
@@ -210,7 +201,8 @@ class SQLiteStorage(
         try:
             with self._transaction(write=True):
                 self._run(HEARTBEAT, (now,))
-        except sqlite3.Error:
+            await self.turn_committed()
+        except (sqlite3.Error, BackendError):
             return False
         return True
 
@@ -289,6 +281,7 @@ def open_database(path: str, *, timeout: float = DEFAULT_TIMEOUT) -> sqlite3.Con
     """``timeout`` (``storage.timeout``) is the busy timeout: how long a writer waits for
     another process's write lock before failing."""
     create_private(path)
+    commit_open_turns()  # the schema check takes the write lock
     db = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
     try:
         db.execute("PRAGMA journal_mode = WAL")
