@@ -39,6 +39,7 @@ __all__ = [
     "OAuthCaller",
     "ParticipantToken",
     "RoomCaller",
+    "creates_session",
     "hawk_or_create",
     "oauth_session_or_create",
     "participant_token_id",
@@ -65,6 +66,12 @@ async def require_registered(request: Request) -> HawkCaller:
     if not caller.session.registered:
         raise errors.registered_user_required()
     return caller
+
+
+def creates_session(request: Request) -> bool:
+    """Whether :func:`hawk_or_create` creates a session for ``request``: it has no
+    ``Authorization`` header (an empty one counts as none)."""
+    return _authorization(request)[0] == ""
 
 
 async def hawk_or_create(

@@ -30,13 +30,17 @@ def hawk_id_hmac(settings: Settings, hawk_id: str) -> str:
 
 
 async def create_session(
-    services: SessionServices, *, address: str | None
+    services: SessionServices,
+    *,
+    address: str | None,
+    push: Mapping[Topic, PushTarget] | None = None,
 ) -> tuple[str, Session, str]:
     """A new guest session: ``(session token, session, Hawk id)``; 429 errno 117 past
-    ``limits.registrations_per_address`` for the client's ``address``.
+    ``limits.registrations_per_address`` for the client's ``address``, nothing stored.
 
     The token is returned once to the client (``Hawk-Session-Token``); only the HMAC of
-    the Hawk id derived from it, and the Hawk key, are stored.
+    the Hawk id derived from it, and the Hawk key, are stored. ``push``: the device's
+    push targets, registered (as :func:`register_push` would) in the same storage call.
     """
     settings = services.settings
     token = random_hex(SESSION_TOKEN_BYTES)
@@ -48,6 +52,7 @@ async def create_session(
             now=services.clock.now(),
             ttl=settings.hawk_session_duration,
             limits=quotas.registration(settings, address),
+            push=push,
         )
     return token, session, hawk_id
 

@@ -14,6 +14,8 @@ from loop.web.requests import check_accept, empty_json, json_body, no_content
 
 async def register(request: Request) -> Response:
     """Create (no header) or authenticate a session, then merge the push targets sent."""
+    if auth.creates_session(request):
+        return await _register_new_session(request)
     caller, token = await auth.hawk_or_create(request, address=request_client(request))
     created = auth.session_token_headers(token)
     try:
@@ -25,6 +27,23 @@ async def register(request: Request) -> Response:
     if targets:
         await sessions.register_push(services(request), caller.session, targets)
     return empty_json(headers=created)
+
+
+async def _register_new_session(request: Request) -> Response:
+    """A new session and its push targets in one storage call (issue 13: the start-up of
+    every client). The request is read before the session is created, but answered as on
+    the other paths: the session is created (or refused, 429, storing nothing) before a
+    bad ``Accept`` or body is answered, and that error carries the new session's token."""
+    svc, address = services(request), request_client(request)
+    try:
+        check_accept(request)
+        targets = sessions.push_targets(await json_body(request), request.query_params)
+    except errors.LoopError as invalid:
+        token, _, _ = await sessions.create_session(svc, address=address)
+        invalid.headers.update(auth.session_token_headers(token))
+        raise
+    token, _, _ = await sessions.create_session(svc, address=address, push=targets or None)
+    return empty_json(headers=auth.session_token_headers(token))
 
 
 async def unregister(request: Request) -> Response:

@@ -79,10 +79,20 @@ class SessionStorage(abc.ABC):
 
     @abc.abstractmethod
     async def create_session(
-        self, session: Session, *, now: float, ttl: float, limits: Sequence[RateLimit] = ()
+        self,
+        session: Session,
+        *,
+        now: float,
+        ttl: float,
+        limits: Sequence[RateLimit] = (),
+        push: Mapping[Topic, PushTarget] | None = None,
     ) -> None:
         """Store a new session, alive for ``ttl`` seconds, counted in ``limits``
-        (:class:`~loop.storage.quotas.RateLimited` when one is full)."""
+        (:class:`~loop.storage.quotas.RateLimited` when one is full, nothing stored).
+
+        ``push``, when given, is the device's first push registration, stored in the same
+        call as :meth:`register_push` would store it right after: a new session's
+        ``/registration`` costs one round trip (issue 13)."""
 
     @abc.abstractmethod
     async def authenticate(

@@ -90,6 +90,9 @@ async def test_registration_is_limited_per_address(storage_url: str) -> None:
         refused = await a.post("/registration", json={})
         assert_too_many(refused, 45)
         assert "Hawk-Session-Token" not in refused.headers
+        invalid = await a.post("/registration", json={"simplePushURL": "nope"})
+        assert_too_many(invalid, 45)  # refused before its body is answered, as before
+        assert "Hawk-Session-Token" not in invalid.headers
         signed = await a.post("/registration", json={}, hawk=session)
         assert signed.status_code == 200  # an existing session creates nothing
         await b.register()

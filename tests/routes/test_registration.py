@@ -119,6 +119,56 @@ async def test_malformed_json_is_400(harness: Harness) -> None:
     assert_error(response, 400, 106)
 
 
+async def test_a_new_session_with_push_targets_is_one_round_trip(harness: Harness) -> None:
+    """The start-up of every client (issue 13): the session and its targets in one call."""
+    await register(harness, {"simplePushURL": CALLS_URL})  # Redis: scripts' first EVALs
+    stats = harness.services.storage.stats
+    before = stats.round_trips
+    body = {"simplePushURLs": {"calls": CALLS_URL, "rooms": ROOMS_URL}}
+    session = await register(harness, body)
+    assert stats.round_trips - before == 1
+    assert await targets(harness, session, "calls") == [CALLS_URL]
+    assert await targets(harness, session, "rooms") == [ROOMS_URL]
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "errno", "error"),
+    [
+        (
+            {"simplePushURLs": {"rooms": ROOMS_URL, "calls": "nope"}},
+            {},
+            400,
+            107,
+            "simplePushURLs.calls should be a valid url",
+        ),
+        (
+            {"simplePushURL": CALLS_URL},
+            {"Accept": "text/html"},
+            406,
+            106,
+            "Request body should be defined as application/json",
+        ),
+    ],
+    ids=["invalid-url", "not-acceptable"],
+)
+async def test_a_refused_body_still_creates_the_session_and_answers_its_token(
+    harness: Harness, body: Any, headers: dict[str, str], status: int, errno: int, error: str
+) -> None:
+    """As the original: the session was created before the body was read, so the error
+    answer carries its token; the valid targets beside an invalid one are not stored."""
+    await register(harness)  # Redis: scripts' first EVALs
+    stats = harness.services.storage.stats
+    before = stats.round_trips
+    response = await harness.client.post("/registration", json=body, headers=headers)
+    assert_error(response, status, errno, error)
+    assert stats.round_trips - before == 1
+    session = HawkSession.from_token(response.headers["hawk-session-token"])
+    assert await targets(harness, session, "calls") == []
+    assert await targets(harness, session, "rooms") == []
+    signed = await harness.client.post("/registration", json={}, hawk=session)
+    assert signed.status_code == 200
+
+
 # -- push URLs ------------------------------------------------------------------------------
 
 

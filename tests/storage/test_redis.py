@@ -13,7 +13,15 @@ from typing import Any
 import pytest
 import redis.asyncio
 
-from loop.storage import BackendError, NonceReplayed, RoomChange, Storage, StorageError
+from loop.storage import (
+    BackendError,
+    NonceReplayed,
+    PushTarget,
+    RoomChange,
+    Storage,
+    StorageError,
+    Topic,
+)
 from loop.storage import redis as redis_backend
 from loop.storage.quotas import RateLimit
 from loop.storage.redis import (
@@ -189,6 +197,22 @@ class TestOneRoundTrip:
             storage.stats.commands - before.commands,
         )
         assert spent == (2, 2)
+
+    async def test_a_session_and_its_push_targets_cost_one_command(
+        self, storage: RedisStorage
+    ) -> None:
+        windows = [RateLimit("registrations:a:x", 5, 60)]
+        push: dict[Topic, PushTarget] = {"calls": "http://c", "rooms": "http://r"}
+        await storage.create_session(make_session("warm"), now=T0, ttl=60, push=push)
+        before = dataclasses.replace(storage.stats)
+        session = make_session()
+        await storage.create_session(session, now=T0, ttl=60, limits=windows, push=push)
+        spent = (
+            storage.stats.round_trips - before.round_trips,
+            storage.stats.commands - before.commands,
+        )
+        assert spent == (1, 1)
+        assert await storage.push_targets(session.user, "rooms", now=T0) == ["http://r"]
 
     async def test_ping_costs_one_command(self, storage: RedisStorage) -> None:
         before = dataclasses.replace(storage.stats)

@@ -69,6 +69,34 @@ class TestRedisClusterStorage(StorageContract):
         assert storage.stats.round_trips - before == DELETION_STEPS
 
 
+class TestPushTargetsAtCreationInACluster:
+    """A session's push targets are fields of its record, and a guest's push index
+    (``u:{device}:push``) shares its hash tag: creating a guest with its targets is one
+    script on one slot. A bound session's index is in its user's slot, written after."""
+
+    async def test_a_guest_and_its_targets_are_one_round_trip(
+        self, storage: ClusterRedisStorage
+    ) -> None:
+        guest = make_session()
+        assert slot_of(keys.user(guest.user, "push")) == slot_of(keys.session(guest.user))
+        await _cache_scripts(storage)
+        before = storage.stats.round_trips
+        await storage.create_session(guest, now=T0, ttl=100, push={"rooms": "https://push/1"})
+        assert storage.stats.round_trips - before == 1
+        assert await storage.push_targets(guest.user, "rooms", now=T0) == ["https://push/1"]
+
+    async def test_a_bound_sessions_index_is_written_on_its_users_slot(
+        self, storage: ClusterRedisStorage
+    ) -> None:
+        bound = make_session(user_mac="mac-1")
+        assert slot_of(keys.user("mac-1", "push")) != slot_of(keys.session(bound.hawk_id_hmac))
+        await _cache_scripts(storage)
+        before = storage.stats.round_trips
+        await storage.create_session(bound, now=T0, ttl=100, push={"rooms": "https://push/1"})
+        assert storage.stats.round_trips - before == 2  # the script, then the user's indexes
+        assert await storage.push_targets("mac-1", "rooms", now=T0) == ["https://push/1"]
+
+
 async def _cache_scripts(storage: ClusterRedisStorage) -> None:
     """Every script on every master, so that no ``NOSCRIPT`` retry is counted."""
     for script in loaded_scripts():

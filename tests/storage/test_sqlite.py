@@ -160,6 +160,16 @@ class TestSQLiteStorage(StorageContract):
         await storage.create_room(make_room(), now=T0, limits=windows, max_rooms=10)
         assert storage.stats.round_trips == before + 1
 
+    async def test_a_session_and_its_push_targets_share_one_transaction(
+        self, storage: Storage
+    ) -> None:
+        windows = [RateLimit("registrations:a:x", 5, 60)]
+        session = make_session()
+        before = storage.stats.round_trips
+        await storage.create_session(session, now=T0, ttl=60, limits=windows, push={"rooms": "r"})
+        assert storage.stats.round_trips == before + 1
+        assert await storage.push_targets(session.user, "rooms", now=T0) == ["r"]
+
     async def test_one_round_trip_per_call(self, storage: Storage) -> None:
         await storage.create_room(make_room(), now=T0)
         before = storage.stats.round_trips

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from loop.storage.calls import Call, CallCreated, CallUrl
@@ -39,10 +39,16 @@ class ClusterRooms(ClusterBase):
 
     @wrap_redis_error
     async def create_session(
-        self, session: Session, *, now: float, ttl: float, limits: Sequence[RateLimit] = ()
+        self,
+        session: Session,
+        *,
+        now: float,
+        ttl: float,
+        limits: Sequence[RateLimit] = (),
+        push: Mapping[Topic, PushTarget] | None = None,
     ) -> None:
         await self._check_windows(limits, now)
-        await super().create_session(session, now=now, ttl=ttl)
+        await super().create_session(session, now=now, ttl=ttl, push=push)
         await self._count_windows(limits, now)
 
     @wrap_redis_error

@@ -5,7 +5,9 @@ here takes keys of one slot (a record and its satellites share a hash tag: ``r:{
 and ``r:{token}:p``) and reaches keys of other slots (the owner's ``u:{owner}:rooms``, the
 reap index, the push indexes...) only through the prelude's ``foreign`` (writes) and
 ``targets`` (reads). On a single Redis those act at once, in the same script; here the
-script hands the writes back (``{reply, writes}``, the scripts' ``cluster_source``) and
+script hands the writes back (``{reply, writes}``, the scripts' ``cluster_source``; a
+write to one of the script's own keys, in its slot, is done at once: a guest's push index
+``u:{device}:push`` shares its session's hash tag) and
 :meth:`ClusterRedisStorage._run` applies them, one ``apply_writes`` script per slot, and
 replaces each ``targets`` placeholder with the owner's push targets, read from the push
 index then from each device's session. The cluster form starts ``#!lua`` (flags declared),

@@ -39,11 +39,27 @@ class RedisSessionStorage(RedisPlumbing):
 
     @wrap_redis_error
     async def create_session(
-        self, session: Session, *, now: float, ttl: float, limits: Sequence[RateLimit] = ()
+        self,
+        session: Session,
+        *,
+        now: float,
+        ttl: float,
+        limits: Sequence[RateLimit] = (),
+        push: Mapping[Topic, PushTarget] | None = None,
     ) -> None:
         fields = codec.session_fields(session, now + ttl)
-        names = [*_session_keys(session.hawk_id_hmac), *window_keys(limits)]
-        check(await self._run(CREATE_SESSION, names, number(now), window_spec(limits), *fields))
+        names = [
+            *_session_keys(session.hawk_id_hmac),
+            *window_keys(limits),
+            keys.user(session.user, "push"),
+        ]
+        pushed = "0" if push is None else "1"
+        targets = codec.target_fields(push or {})
+        spec = window_spec(limits)
+        reply = await self._run(
+            CREATE_SESSION, names, number(now), spec, str(len(fields)), pushed, *fields, *targets
+        )
+        check(reply)
         self.known_sessions.remember(session)
 
     @wrap_redis_error

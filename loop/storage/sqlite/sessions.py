@@ -45,13 +45,21 @@ class SQLiteSessionStorage(SQLitePlumbing):
 
     @wrap_sqlite_error
     async def create_session(
-        self, session: Session, *, now: float, ttl: float, limits: Sequence[RateLimit] = ()
+        self,
+        session: Session,
+        *,
+        now: float,
+        ttl: float,
+        limits: Sequence[RateLimit] = (),
+        push: Mapping[Topic, PushTarget] | None = None,
     ) -> None:
         with self._transaction(write=True, now=now):
             consume(self._run, limits, now)
             user, identity = session.user_mac, session.encrypted_identity
             params = (session.hawk_id_hmac, session.hawk_key, user, identity, now + ttl)
             self._run(INSERT_SESSION, params)
+            if push is not None:
+                self._upsert_push(session, push)
         self.known_sessions.remember(session)
 
     @wrap_sqlite_error
@@ -135,9 +143,12 @@ class SQLiteSessionStorage(SQLitePlumbing):
         self, session: Session, targets: Mapping[Topic, PushTarget], *, now: float, ttl: float
     ) -> None:
         """Rows carry no expiry: a target is live exactly while its device's session is."""
-        encoded = json.dumps({topic: dumps(target) for topic, target in targets.items()})
         with self._transaction(write=True, now=now):
-            self._run(UPSERT_PUSH, (session.user, session.hawk_id_hmac, encoded))
+            self._upsert_push(session, targets)
+
+    def _upsert_push(self, session: Session, targets: Mapping[Topic, PushTarget]) -> None:
+        encoded = json.dumps({topic: dumps(target) for topic, target in targets.items()})
+        self._run(UPSERT_PUSH, (session.user, session.hawk_id_hmac, encoded))
 
     @wrap_sqlite_error
     async def unregister_push(self, session: Session) -> None:

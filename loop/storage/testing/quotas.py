@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from loop.storage import JoinConflict, RoomNotFound, Storage
+from loop.storage import JoinConflict, PushTarget, RoomNotFound, Storage, Topic
 from loop.storage.quotas import RateLimit, RateLimited, TooManyRooms
 from loop.storage.testing.calls import make_call, make_url
 from loop.storage.testing.factories import (
@@ -29,6 +29,14 @@ Create = Callable[[Storage, int, float, Sequence[RateLimit]], Awaitable[Any]]
 
 async def _session(storage: Storage, n: int, now: float, limits: Sequence[RateLimit]) -> Any:
     await storage.create_session(make_session(f"d{n}"), now=now, ttl=HOUR, limits=limits)
+
+
+async def _session_with_push(
+    storage: Storage, n: int, now: float, limits: Sequence[RateLimit]
+) -> Any:
+    session = make_session(f"d{n}")
+    push: dict[Topic, PushTarget] = {"rooms": f"https://push/{n}"}
+    await storage.create_session(session, now=now, ttl=HOUR, limits=limits, push=push)
 
 
 async def _room(storage: Storage, n: int, now: float, limits: Sequence[RateLimit]) -> Any:
@@ -62,6 +70,7 @@ async def _call(storage: Storage, n: int, now: float, limits: Sequence[RateLimit
 
 CREATES: dict[str, Create] = {
     "create_session": _session,
+    "create_session with push": _session_with_push,
     "create_room": _room,
     "join_room": _join,
     "create_call_url": _call_url,
@@ -73,6 +82,11 @@ async def _created(storage: Storage, kind: str, n: int, now: float) -> bool:
     """Whether the ``n``-th thing of ``kind`` exists at ``now``."""
     if kind == "create_session":
         return await auth(storage, f"hawk-d{n}", now=now) is not None
+    if kind == "create_session with push":
+        targets = await storage.push_targets(f"hawk-d{n}", "rooms", now=now)
+        created = await auth(storage, f"hawk-d{n}", now=now) is not None
+        assert targets == ([f"https://push/{n}"] if created else []), "stored with the session"
+        return created
     if kind == "create_room":
         return await storage.get_room(f"room-{n}", now=now) is not None
     if kind == "join_room":

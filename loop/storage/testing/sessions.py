@@ -328,7 +328,71 @@ class PushContract:
         assert await storage.push_targets("mac-1", "rooms", now=T0) == ["u2"]
 
 
-class SessionContract(HawkSessionContract, PushContract):
+class PushAtCreationContract:
+    """``create_session(push=...)``: a new device's first push registration, stored by the
+    call that creates its session (a new session's ``/registration``, issue 13) exactly as
+    :meth:`~loop.storage.sessions.SessionStorage.register_push` would store it after."""
+
+    async def test_targets_given_at_creation_are_read_per_topic(self, storage: Storage) -> None:
+        session = make_session()
+        push: dict[Topic, PushTarget] = {"calls": "http://c", "rooms": WEBPUSH}
+        await storage.create_session(session, now=T0, ttl=100, push=push)
+        assert await storage.push_targets(session.user, "calls", now=T0) == ["http://c"]
+        assert await storage.push_targets(session.user, "rooms", now=T0) == [WEBPUSH]
+        assert await auth(storage, session.hawk_id_hmac, now=T0 + 1) == session
+
+    async def test_a_bound_session_registers_them_as_its_user(self, storage: Storage) -> None:
+        laptop = make_session("laptop", user_mac="mac-1")
+        await storage.create_session(laptop, now=T0, ttl=100, push={"rooms": "http://laptop"})
+        await open_session(
+            storage, make_session("phone", user_mac="mac-1"), targets={"rooms": "http://phone"}
+        )
+        rooms = await storage.push_targets("mac-1", "rooms", now=T0)
+        assert canonical(rooms) == canonical(["http://laptop", "http://phone"])
+        assert await storage.push_targets(laptop.hawk_id_hmac, "rooms", now=T0) == []
+
+    async def test_they_live_as_long_as_their_session(self, storage: Storage) -> None:
+        session = make_session()
+        await storage.create_session(session, now=T0, ttl=100, push={"rooms": "u1"})
+        assert await storage.push_targets(session.user, "rooms", now=T0 + 99.5) == ["u1"]
+        assert await storage.push_targets(session.user, "rooms", now=T0 + 100) == []
+
+    async def test_they_follow_the_session_when_it_is_touched(self, storage: Storage) -> None:
+        session = make_session()
+        await storage.create_session(session, now=T0, ttl=100, push={"rooms": "u1"})
+        await auth(storage, session.hawk_id_hmac, now=T0 + 90, ttl=100)
+        assert await storage.push_targets(session.user, "rooms", now=T0 + 189.5) == ["u1"]
+        assert await storage.push_targets(session.user, "rooms", now=T0 + 190) == []
+
+    async def test_they_merge_and_unregister_as_registered_ones(self, storage: Storage) -> None:
+        session = make_session()
+        push: dict[Topic, PushTarget] = {"calls": "http://c1", "rooms": "http://r"}
+        await storage.create_session(session, now=T0, ttl=100, push=push)
+        await storage.register_push(session, {"calls": "http://c2"}, now=T0, ttl=100)
+        assert await storage.push_targets(session.user, "calls", now=T0) == ["http://c2"]
+        assert await storage.push_targets(session.user, "rooms", now=T0) == ["http://r"]
+        await storage.unregister_push(session)
+        assert await storage.push_targets(session.user, "calls", now=T0) == []
+        assert await storage.push_targets(session.user, "rooms", now=T0) == []
+
+    async def test_they_die_with_their_deleted_session(self, storage: Storage) -> None:
+        doomed = make_session("a", user_mac="mac-1")
+        await storage.create_session(doomed, now=T0, ttl=100, push={"rooms": "u1"})
+        await open_session(storage, make_session("b", user_mac="mac-1"), targets={"rooms": "u2"})
+        await storage.delete_session(doomed.hawk_id_hmac)
+        assert await storage.push_targets("mac-1", "rooms", now=T0) == ["u2"]
+
+    async def test_no_targets_at_creation_register_none(self, storage: Storage) -> None:
+        nothing: tuple[dict[Topic, PushTarget] | None, ...] = ({}, None)
+        for n, push in enumerate(nothing):
+            session = make_session(f"d{n}")
+            await storage.create_session(session, now=T0, ttl=100, push=push)
+            assert await storage.push_targets(session.user, "calls", now=T0) == []
+            assert await storage.push_targets(session.user, "rooms", now=T0) == []
+            assert await auth(storage, session.hawk_id_hmac, now=T0 + 1) == session
+
+
+class SessionContract(HawkSessionContract, PushContract, PushAtCreationContract):
     """Everything :class:`~loop.storage.sessions.SessionStorage` must do."""
 
 

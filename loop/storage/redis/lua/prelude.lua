@@ -21,10 +21,16 @@ local function room_key(token) return 'r:{' .. token .. '}' end
 -- cluster the caller applies them on their nodes once the script returned them.
 local FOREIGN = {}
 
+-- The keys this script was given: in a cluster all of one slot (the caller leaves out
+-- those of other slots), so a ``foreign`` write to one of them is done at once there too.
+local GIVEN = {}
+for _, given in ipairs(KEYS) do GIVEN[given] = true end
+
 -- ``command`` (a Redis command, or 'extend') on ``key``, which may be in another slot: at
--- once on a single Redis, handed back in a cluster.
+-- once on a single Redis, or when ``key`` is one of KEYS; otherwise handed back in a
+-- cluster.
 local function foreign(command, key, ...)
-  if CLUSTER then
+  if CLUSTER and not GIVEN[key] then
     local write = {command, key}
     for i = 1, select('#', ...) do write[#write + 1] = tostring(select(i, ...)) end
     FOREIGN[#FOREIGN + 1] = write
@@ -54,6 +60,24 @@ end
 local function push_index(user) return 'u:{' .. user .. '}:push' end
 
 local function session_key(device) return 's:{' .. device .. '}' end
+
+-- Merge the topic/target pairs ``ARGV[from..]`` into the push registration of the device
+-- ``device`` (its session at ``key``, whose ``pu`` is ``listed``) acting as ``user``, and
+-- file the device in that user's push index until ``expires_at``. A device keeps one
+-- record per user it registered as.
+local function register_targets(key, listed, device, user, expires_at, from, now)
+  local users = push_users(listed)
+  local known = false
+  for _, other in ipairs(users) do known = known or other == user end
+  if not known then users[#users + 1] = user end
+  redis.call('HSET', key, 'pu', table.concat(users, '\n'))
+  if CLUSTER then redis.call('HDEL', key, 'x') end -- maybe a new push index to keep
+  for i = from, #ARGV, 2 do
+    redis.call('HSET', key, 'p:' .. ARGV[i] .. ':' .. user, ARGV[i + 1])
+  end
+  foreign('SADD', push_index(user), device)
+  foreign('extend', push_index(user), ttl_ms(expires_at, now))
+end
 
 -- Drop ``user`` from the users a device registered push targets as (its ``pu`` list).
 local function drop_push_user(key, user)
