@@ -2,13 +2,15 @@
 
 Every storage call sends exactly one command (an ``EVALSHA``). A pool giving each call a
 connection of its own paid, per command, a ``write`` system call (each one waking Redis),
-a read, a semaphore and a timer: about a quarter of the server's CPU under load, measured
-in ``bench/``. Here the commands issued in one turn of the event loop go out together in
-one write on a shared connection, and one reader resolves the callers in the order Redis
-answers (it answers in order). A single connection suits Redis, which runs commands one
-at a time anyway; the lane carries only short scripts (scans and admin pipelines go
-through the redis-py client), so no large reply holds the others up for long. redis-py's
-connection still connects (AUTH, SELECT, TLS, Unix sockets), packs and parses (hiredis).
+a read of its own, a semaphore and a timer: under the room-flow load (``bench/``) the
+writes and sends alone were a fifth of the server's CPU. Here the commands issued in one
+turn of the event loop go out together in one write on a shared connection, and one
+reader resolves the callers in the order Redis answers (it answers in order); the server
+spends about a quarter less CPU per request. One connection suits Redis, which runs
+commands one at a time anyway; the lane carries scripts and a few short commands (scans
+and admin pipelines go through the redis-py client), so no large reply holds the others
+up for long. redis-py's connection still connects (AUTH, SELECT, TLS, Unix sockets),
+packs and parses (hiredis).
 
 ``size`` caps the commands written and not yet answered: beyond it callers wait (within
 their deadline) instead of piling writes up for a Redis that does not read them, so what
