@@ -242,7 +242,9 @@ def _pairs(record: Mapping[str, str]) -> list[str]:
 
 
 POOL_SIZE = 64
-"""Connections per process; a burst beyond it waits for one, within the storage timeout."""
+"""The redis-py pool's connections per process (admin, pub/sub), and the commands a
+:class:`Lane` keeps in flight on its one connection; a burst beyond either waits, within
+the storage timeout."""
 
 
 def connection_pool(url: str, *, timeout: float) -> redis.asyncio.BlockingConnectionPool:

@@ -54,8 +54,9 @@ class ClusterRedisStorage(ClusterRooms, ClusterAccounts):
 async def from_url(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> ClusterRedisStorage:
     """Open a ``redis+cluster://host:port,host:port/`` (or ``rediss+cluster://``) URL:
     the pool options, retries and deadline of :func:`loop.storage.redis.from_url`, with a
-    :class:`Lane` of ``POOL_SIZE`` connections per master. Nothing is sent until the first
-    call, which loads the slot map. ``ValueError`` for a URL that names no node."""
+    :class:`Lane` (one connection, ``POOL_SIZE`` commands in flight) per master. Nothing
+    is sent until the first call, which loads the slot map. ``ValueError`` for a URL that
+    names no node."""
     seeds, first = parse_cluster_url(url)
     pool = connection_pool(first, timeout=timeout)
     template = lane_connection_options(pool)
