@@ -44,6 +44,7 @@ from loop.signalling.hub import Signalling
 from loop.storage import Storage
 from loop.web.failures import Handler, answer, exception_handlers
 from loop.web.middleware import LoopMiddleware
+from loop.web.routing import IndexedRouter
 from loop.web.stack import LeanStarlette
 
 API_PREFIX = "/v0"
@@ -80,7 +81,7 @@ def all_routes(api: list[BaseRoute]) -> list[BaseRoute]:
     and the pages, whose ``/{token}`` would take any single-segment path."""
     return [
         *websocket.routes,
-        Mount(API_PREFIX, routes=api),
+        Mount(API_PREFIX, app=IndexedRouter(api)),
         *root_routes(),
         *api,
         *page_routes(),

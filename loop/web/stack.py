@@ -10,17 +10,28 @@ send wrapper (about 2 % of a request's CPU under the room-flow load, py-spy).
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.applications import Starlette
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.types import ASGIApp
 
+from loop.web.routing import IndexedRouter
+
 
 class LeanStarlette(Starlette):
-    """Starlette with the user middleware outermost, then exception handlers, then routes.
+    """Starlette with the user middleware outermost, then exception handlers, then routes
+    (an :class:`~loop.web.routing.IndexedRouter`).
 
     Only for an app whose outermost middleware answers every exception itself: a handler
     for ``500`` or ``Exception`` (which Starlette gives to the dropped layer) is refused
     rather than silently ignored."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        router = IndexedRouter(self.router.routes)
+        router.lifespan_context = self.router.lifespan_context
+        self.router = router
 
     def build_middleware_stack(self) -> ASGIApp:
         handlers = dict(self.exception_handlers)
