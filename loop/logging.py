@@ -22,6 +22,7 @@ and query string.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import os
@@ -315,6 +316,25 @@ def log_fields(logger: logging.Logger, message: str, fields: Mapping[str, Any]) 
         current = current.parent if current.propagate else None
 
 
+def buffered_stdout() -> TextIO:
+    """Standard output, buffered even when Python's is not (``PYTHONUNBUFFERED``, which
+    container images set, our Dockerfile included): unbuffered, every line was a ``write``
+    system call of its own, whatever :class:`_LoopHandler` batches. The handler still
+    flushes within :data:`FLUSH_DELAY`, and at once for warnings and at exit."""
+    stdout = sys.stdout
+    if not getattr(stdout, "write_through", False):
+        return stdout
+    try:
+        descriptor = stdout.fileno()
+    except (OSError, ValueError):
+        return stdout
+    stdout.flush()
+    raw = io.FileIO(descriptor, "w", closefd=False)
+    return io.TextIOWrapper(
+        io.BufferedWriter(raw), encoding=stdout.encoding, errors="backslashreplace"
+    )
+
+
 def configure_logging(
     settings: LoggingSettings, stream: TextIO | None = None, *, logger_name: str = LOGGER_NAME
 ) -> None:
@@ -326,7 +346,7 @@ def configure_logging(
         raise ConfigError(f"logging.level: unknown level {settings.level!r}")
     if settings.format not in ("json", "text"):
         raise ConfigError("logging.format: must be 'json' or 'text'")
-    handler = _LoopHandler(stream if stream is not None else sys.stdout)
+    handler = _LoopHandler(stream if stream is not None else buffered_stdout())
     json_lines = settings.format == "json"
     handler.setFormatter(MozLogFormatter(logger_name) if json_lines else TextFormatter())
     handler.addFilter(UvicornScrubber())

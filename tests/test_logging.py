@@ -10,6 +10,7 @@ import os
 import socket
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,6 +27,7 @@ from loop.logging import (
     MozLogFormatter,
     TextFormatter,
     UvicornScrubber,
+    buffered_stdout,
     configure_logging,
     log_fields,
     request_id,
@@ -381,3 +383,24 @@ def test_log_fields_respects_a_filter_added_to_the_handler(root_logging: None) -
     handler.addFilter(lambda record: record.getMessage() != "request.summary")
     log_fields(logging.getLogger("loop.request"), "request.summary", {"code": 200})
     assert stream.getvalue() == ""
+
+
+def test_an_unbuffered_stdout_is_buffered_for_the_log_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``PYTHONUNBUFFERED`` (set in containers) made each line a ``write`` of its own."""
+    with open(tmp_path / "stdout", "wb", buffering=0) as raw:
+        unbuffered = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
+        monkeypatch.setattr(sys, "stdout", unbuffered)
+        stream = buffered_stdout()
+        assert stream is not unbuffered
+        stream.write("line one\n")
+        assert (tmp_path / "stdout").read_text() == ""
+        stream.flush()
+        assert (tmp_path / "stdout").read_text() == "line one\n"
+
+
+def test_a_buffered_stdout_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    buffered = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", buffered)
+    assert buffered_stdout() is buffered
