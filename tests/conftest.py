@@ -8,7 +8,7 @@ import redis
 
 from tests.support.ports import refusing_port
 from tests.support.redis_cluster import redis_cluster
-from tests.support.redis_server import redis_server
+from tests.support.redis_server import RedisServer, redis_process, redis_server
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +62,10 @@ def refused_port() -> Iterator[int]:
     in parallel cannot start a server on it)."""
     with refusing_port() as port:
         yield port
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A redis-server of the test's own, to freeze, kill or restart."""
+    with redis_process() as process:
+        yield process

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable
 
 import httpx
 import pytest
@@ -15,7 +15,7 @@ from loop.config import StorageSettings
 from loop.storage.redis import POOL_SIZE
 from tests.routes.conftest import Harness
 from tests.support.client import assert_error
-from tests.support.redis_server import RedisServer, redis_process
+from tests.support.redis_server import RedisServer
 from tests.support.rooms import ROOM, create_room, harness_with
 
 TIMEOUT = 0.5
@@ -25,9 +25,8 @@ REQUESTS = POOL_SIZE + 36
 
 
 @pytest.fixture
-def server() -> Iterator[RedisServer]:
-    with redis_process() as process:
-        yield process
+def server(own_redis: RedisServer) -> RedisServer:
+    return own_redis
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import pytest
@@ -19,7 +19,7 @@ from redis.exceptions import NoScriptError, ResponseError
 
 from loop.storage.redis import connection_pool, lane_connection_options
 from loop.storage.redis.lane import CLOCK_SLACK, Lane
-from tests.support.redis_server import RedisServer, redis_process
+from tests.support.redis_server import RedisServer
 from tests.support.waiting import eventually
 
 TIMEOUT = 1.0
@@ -75,9 +75,8 @@ class Lanes:
 
 
 @pytest.fixture
-def server() -> Iterator[RedisServer]:
-    with redis_process() as process:
-        yield process
+def server(own_redis: RedisServer) -> RedisServer:
+    return own_redis
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable
 
 import pytest
 import redis
@@ -14,7 +14,7 @@ import redis
 from loop.storage import BackendError
 from loop.storage.redis import POOL_SIZE, RedisStorage, from_url
 from loop.storage.testing.factories import T0
-from tests.support.redis_server import RedisServer, redis_process
+from tests.support.redis_server import RedisServer
 from tests.support.waiting import eventually
 
 TIMEOUT = 0.5
@@ -26,9 +26,8 @@ CALLERS = POOL_SIZE * 2
 
 
 @pytest.fixture
-def server() -> Iterator[RedisServer]:
-    with redis_process() as process:
-        yield process
+def server(own_redis: RedisServer) -> RedisServer:
+    return own_redis
 
 
 @pytest.fixture
