@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import json
 import os
-import resource
 import signal
 import socket
 import subprocess
@@ -28,32 +27,27 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from loop.storage import from_url  # noqa: E402
-from loop.storage.calls import Call  # noqa: E402
+from tests.support.idle_calls import (  # noqa: E402
+    file_calls,
+    raise_file_limit,
+    rss_kib,
+    say_hello,
+)
+from tests.support.ports import free_port  # noqa: E402
 
 BATCH = 100
 """Sockets opened concurrently."""
+SOCKET_TIMEOUT = 60.0
+"""Seconds to open a socket and have its hello answered, on a machine busy opening
+thousands."""
 FILE_HEADROOM = 1024
 """Files beyond one per socket: the server's ``server.reserved_files`` (128 by default)
 and both processes' own (storage, logs, the Python runtime)."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
 
 
 @contextlib.contextmanager
@@ -89,45 +83,12 @@ def server(storage_url: str, data_dir: Path) -> Iterator[tuple[int, int]]:
             process.kill()
 
 
-async def file_calls(storage_url: str, count: int) -> list[Call]:
-    storage = await from_url(storage_url)
-    now = time.time()
-    calls = [
-        Call(
-            call_id=f"bench-{i:06d}",
-            call_type="audio",
-            timestamp=int(now),
-            expires_at=now + 3600,
-            api_key="k",
-            session_id="s",
-            callee_token="t",
-            ws_caller_token=f"caller-{i:06d}",
-            ws_callee_token=f"callee-{i:06d}",
-        )
-        for i in range(count)
-    ]
-    try:
-        for call in calls:
-            await storage.create_call(call, callees=["bench"], reachable_only=False, now=now)
-    finally:
-        await storage.close()
-    return calls
-
-
-async def open_socket(url: str, call: Call) -> ClientConnection:
-    connection = await connect(url, open_timeout=60, ping_interval=None)
-    hello = {"messageType": "hello", "callId": call.call_id, "auth": call.ws_caller_token}
-    await connection.send(json.dumps(hello))
-    answer = json.loads(await connection.recv())
-    assert answer.get("state") == "init", answer
-    return connection
-
-
 async def run(storage_url: str, sockets: int, data_dir: Path) -> None:
-    calls = await file_calls(storage_url, sockets)
+    calls = await file_calls(storage_url, sockets, prefix="bench")
     with server(storage_url, data_dir) as (pid, port):
         url = f"ws://127.0.0.1:{port}/websocket"
-        warm = await open_socket(url, calls[0])  # first-use imports and caches
+        # first, for the first-use imports and caches
+        warm = await say_hello(url, calls[0], timeout=SOCKET_TIMEOUT)
         await warm.close()
         await asyncio.sleep(1)
         before = rss_kib(pid)
@@ -135,7 +96,8 @@ async def run(storage_url: str, sockets: int, data_dir: Path) -> None:
         started = time.perf_counter()
         for start in range(1, sockets, BATCH):
             batch = calls[start : start + BATCH]
-            opened += await asyncio.gather(*(open_socket(url, call) for call in batch))
+            hellos = (say_hello(url, call, timeout=SOCKET_TIMEOUT) for call in batch)
+            opened += await asyncio.gather(*hellos)
         elapsed = time.perf_counter() - started
         await asyncio.sleep(2)
         after = rss_kib(pid)
@@ -150,24 +112,12 @@ async def run(storage_url: str, sockets: int, data_dir: Path) -> None:
         await asyncio.gather(*(connection.close() for connection in opened))
 
 
-def raise_file_limit(sockets: int) -> None:
-    """Both this process and the server (which inherits the limit) hold one file per
-    socket, and the server's connection cap is its file limit less ``server.reserved_files``:
-    raise the soft limit toward the hard one, or say why the run cannot hold them all."""
-    needed = sockets + FILE_HEADROOM
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < needed:
-        if hard != resource.RLIM_INFINITY and hard < needed:
-            raise SystemExit(f"`ulimit -Hn` is {hard}: {sockets} sockets need {needed} files")
-        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sockets", type=int, default=2000)
     parser.add_argument("--storage", default="", help="storage URL (default: a temp SQLite)")
     args = parser.parse_args()
-    raise_file_limit(args.sockets + 1)
+    raise_file_limit(args.sockets + 1 + FILE_HEADROOM)
     with tempfile.TemporaryDirectory(prefix="loop-ws-bench-") as tmp:
         url = args.storage or f"sqlite:///{tmp}/bench.db"
         if url.startswith("redis"):

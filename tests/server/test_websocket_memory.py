@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import resource
-import time
 from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from loop.storage import from_url
-from loop.storage.calls import Call
 from tests.server.clients import loop_server
+from tests.support.idle_calls import file_calls, raise_file_limit, rss_kib, say_hello
 from tests.support.waiting import DEADLINE
 
 HELD = 2000
@@ -42,9 +39,9 @@ async def test_sockets_are_not_compressed(tmp_path: Path) -> None:
 
 
 async def test_an_idle_call_socket_takes_at_most_24_kib(tmp_path: Path) -> None:
-    calls = await file_calls(f"sqlite:///{tmp_path / 'loop.db'}", HELD + 1)
+    calls = await file_calls(f"sqlite:///{tmp_path / 'loop.db'}", HELD + 1, prefix="idle")
     files = HELD + 512  # the server's reserved files (128) and its own
-    ensure_file_limit(files)
+    raise_file_limit(files)
     timers = {"LOOP_CALL_DURATION": "3600", "LOOP_TIMERS__SUPERVISORY_DURATION": "1200"}
     with loop_server(tmp_path, file_limit=files, settings=timers) as server:
         url = f"ws://127.0.0.1:{server.port}/websocket"
@@ -62,53 +59,3 @@ async def test_an_idle_call_socket_takes_at_most_24_kib(tmp_path: Path) -> None:
         per_socket = (after - before) / HELD
         assert per_socket <= BOUND_KIB, f"{per_socket:.1f} KiB per idle socket"
         await asyncio.gather(*(socket.close() for socket in [warm, *held]))
-
-
-async def file_calls(storage_url: str, count: int) -> list[Call]:
-    """``count`` calls straight into the server's storage, each with its own tokens."""
-    storage = await from_url(storage_url)
-    now = time.time()
-    calls = [
-        Call(
-            call_id=f"idle-{i:05d}",
-            call_type="audio",
-            timestamp=int(now),
-            expires_at=now + 3600,
-            api_key="k",
-            session_id="s",
-            callee_token="t",
-            ws_caller_token=f"caller-{i:05d}",
-            ws_callee_token=f"callee-{i:05d}",
-        )
-        for i in range(count)
-    ]
-    try:
-        for call in calls:
-            await storage.create_call(call, callees=["idle"], reachable_only=False, now=now)
-    finally:
-        await storage.close()
-    return calls
-
-
-async def say_hello(url: str, call: Call) -> ClientConnection:
-    """A caller's socket on ``call``, past its hello (subscribed, timers armed)."""
-    socket = await connect(url, open_timeout=DEADLINE, ping_interval=None)
-    hello = {"messageType": "hello", "callId": call.call_id, "auth": call.ws_caller_token}
-    await socket.send(json.dumps(hello))
-    answer = json.loads(await asyncio.wait_for(socket.recv(), DEADLINE))
-    assert answer == {"messageType": "hello", "state": "init"}
-    return socket
-
-
-def ensure_file_limit(files: int) -> None:
-    """This process holds the client side of every socket: raise its soft limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < files:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (files, hard))
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError(f"no VmRSS for process {pid}")
