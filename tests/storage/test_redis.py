@@ -17,7 +17,6 @@ from loop.storage import (
     BackendError,
     NonceReplayed,
     PushTarget,
-    RoomChange,
     Storage,
     StorageError,
     Topic,
@@ -49,6 +48,7 @@ from loop.storage.testing.factories import (
 )
 from loop.storage.testing.faults import CALLS
 from loop.storage.testing.sessions import auth
+from loop.storage.testing.sharing import OpenSharing, SharedStoreContract
 
 EXTENDED = T0 + 8 * 7 * 24 * 3600
 
@@ -95,8 +95,12 @@ async def broken_storage(refused_port: int) -> AsyncIterator[RedisStorage]:
     await store.close()
 
 
-class TestRedisStorage(StorageContract):
+class TestRedisStorage(StorageContract, SharedStoreContract):
     """The shared contract; Redis-only checks follow in the classes below."""
+
+    @pytest.fixture
+    def open_sharing(self, redis_url: str) -> OpenSharing:
+        return lambda: from_url(redis_url)
 
 
 async def test_unix_socket_urls_are_accepted(redis_url: str) -> None:
@@ -236,36 +240,6 @@ async def _ignore_outcomes(call: Callable[[Storage], Awaitable[Any]], storage: S
         raise
     except StorageError:
         pass
-
-
-class TestConcurrentReapers:
-    async def test_separate_processes_report_each_participant_once(
-        self, storage: RedisStorage, redis_url: str
-    ) -> None:
-        for index in range(30):
-            token = f"room-{index}"
-            await storage.create_room(make_room(token, owner=f"owner-{index}"), now=T0)
-            for pid in ("p1", "p2", "p3"):
-                await join(storage, token, make_participant(pid, ttl=10 + index % 3))
-        reapers = [await from_url(redis_url) for _ in range(6)]
-        try:
-            results = await asyncio.gather(
-                *(
-                    reaper.reap_participants(now=T0 + 20, room_expires_at=EXTENDED, limit=7)
-                    for _ in range(5)
-                    for reaper in reapers
-                )
-            )
-        finally:
-            for reaper in reapers:
-                await reaper.close()
-        changes = [change for result in results for change in result]
-        assert all(isinstance(change, RoomChange) for change in changes)
-        assert await storage.reap_participants(now=T0 + 20, room_expires_at=EXTENDED) == []
-        for index in range(30):
-            state = await storage.get_room(f"room-{index}", now=T0 + 20)
-            assert state is not None and state.participants == ()
-            assert state.room.update_time == T0 + 20
 
 
 class TestNativeTTLs:

@@ -4,7 +4,6 @@ the reap index spread over buckets, account deletion as per-slot steps."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -29,8 +28,9 @@ from loop.storage.testing.factories import (
     open_session,
 )
 from loop.storage.testing.sessions import auth
+from loop.storage.testing.sharing import OpenSharing, SharedStoreContract
 from tests.conftest import flush_cluster
-from tests.storage.test_redis import EXTENDED, loaded_scripts
+from tests.storage.test_redis import loaded_scripts
 from tests.support.redis_cluster import redis_cluster_nodes
 
 CLUSTER_URL_MESSAGE = (
@@ -55,8 +55,12 @@ async def broken_storage(refused_port: int) -> AsyncIterator[ClusterRedisStorage
     await store.close()
 
 
-class TestRedisClusterStorage(StorageContract):
+class TestRedisClusterStorage(StorageContract, SharedStoreContract):
     """The shared contract, every method on the cluster."""
+
+    @pytest.fixture
+    def open_sharing(self, redis_cluster_url: str) -> OpenSharing:
+        return lambda: from_url(redis_cluster_url)
 
     async def test_deletion_is_one_round_trip(self, storage: Storage) -> None:
         """Not in a cluster: one read of the user's indexes, one step per record found (on
@@ -243,34 +247,6 @@ class TestReapBuckets:
             await join(storage, token, make_participant("p1"))
             listed = await storage._command("ZRANGE", keys.reap_bucket(token), "0", "-1")
             assert f"{token} p1" in listed
-
-    async def test_concurrent_reapers_report_each_participant_once(
-        self, storage: ClusterRedisStorage, redis_cluster_url: str
-    ) -> None:
-        for index in range(30):
-            token = f"room-{index}"
-            await storage.create_room(make_room(token, owner=f"owner-{index}"), now=T0)
-            for pid in ("p1", "p2", "p3"):
-                await join(storage, token, make_participant(pid, ttl=10 + index % 3))
-        reapers = [await from_url(redis_cluster_url) for _ in range(4)]
-        try:
-            results = await asyncio.gather(
-                *(
-                    reaper.reap_participants(now=T0 + 20, room_expires_at=EXTENDED, limit=7)
-                    for _ in range(6)
-                    for reaper in reapers
-                )
-            )
-        finally:
-            for reaper in reapers:
-                await reaper.close()
-        owners = {change.owner for result in results for change in result}
-        assert owners == {f"owner-{index}" for index in range(30)}
-        assert await storage.reap_participants(now=T0 + 20, room_expires_at=EXTENDED) == []
-        for index in range(30):
-            state = await storage.get_room(f"room-{index}", now=T0 + 20)
-            assert state is not None and state.participants == ()
-            assert state.room.update_time == T0 + 20
 
 
 class TestClusterUrls:

@@ -20,6 +20,7 @@ from loop.storage.sqlite import SQLiteStorage, database_path, from_url
 from loop.storage.testing import StorageContract
 from loop.storage.testing.factories import T0, join, make_participant, make_room, make_session
 from loop.storage.testing.sessions import auth
+from loop.storage.testing.sharing import OpenSharing, SharedStoreContract
 
 
 @pytest.fixture
@@ -63,12 +64,16 @@ class LosingTransactions(FailingCommits):
         return self._db.execute(sql, params)
 
 
-class TestSQLiteStorage(StorageContract):
+class TestSQLiteStorage(StorageContract, SharedStoreContract):
     @pytest.fixture
     async def storage(self, tmp_path: Path) -> AsyncIterator[Storage]:
         storage = await from_url(f"sqlite:///{tmp_path}/loop.db")
         yield storage
         await storage.close()
+
+    @pytest.fixture
+    def open_sharing(self, tmp_path: Path) -> OpenSharing:
+        return lambda: from_url(f"sqlite:///{tmp_path}/loop.db")
 
     async def test_data_survives_a_restart(self, tmp_path: Path) -> None:
         url = f"sqlite:///{tmp_path}/nested/dir/loop.db"
