@@ -1,14 +1,15 @@
 """The SQLite backend: the embedded default (decisions.md D16), a single file that survives
 restarts and needs nothing installed.
 
-Calls run synchronously on the event loop thread: each public method is one short
-transaction (``BEGIN IMMEDIATE`` when it writes) measured in microseconds, cheaper than a
-hop to a worker thread, and since nothing awaits inside a method, transactions never
-interleave. Several processes may share a file: WAL lets readers run beside the writer,
-and ``BEGIN IMMEDIATE`` with a busy timeout serialises the writers.
+Calls run synchronously on the event loop thread, measured in microseconds, cheaper than
+a hop to a worker thread; nothing awaits inside a method, so calls never interleave. The
+calls of one turn of the event loop share one transaction, each in a savepoint, committed
+at the end of the turn (:mod:`.turns`, decisions.md D34). Several processes may share a
+file: WAL lets readers of other processes run beside the writer, and ``BEGIN IMMEDIATE``
+with a busy timeout serialises the writers.
 
 Visibility follows :mod:`loop.storage`: every read filters on ``expires_at > now``. Expired
-rows are purged in bounded batches at the start of write transactions, at most once per
+rows are purged in bounded batches at the start of calls given the time, at most once per
 ``PURGE_INTERVAL`` seconds of the callers' clock, never the wall clock's. Conditional
 mutations are written optimistically (``UPDATE ... WHERE <condition>``) and only when no
 row matched does a second query find out which domain error to raise.
@@ -79,9 +80,9 @@ class SQLiteStorage(
     Storage,
 ):
     """The concern mixins on the plumbing below (``_transaction``, ``_run``, the purge) and
-    the backend's lifecycle. ``stats.round_trips`` counts transactions (one per call);
-    ``stats.commands`` counts the statements run in them, BEGIN and COMMIT aside, purges
-    included."""
+    the backend's lifecycle. ``stats.round_trips`` counts calls (several share a turn's
+    transaction); ``stats.commands`` counts the statements run in them, BEGIN, COMMIT and
+    savepoints aside, purges included."""
 
     def __init__(self, connection: sqlite3.Connection, path: str = ":memory:") -> None:
         super().__init__()
@@ -126,14 +127,12 @@ class SQLiteStorage(
         return self._db.execute(sql, params)
 
     @contextlib.contextmanager
-    def _transaction(
-        self, *, write: bool, now: float | None = None, guarded: bool = True
-    ) -> Iterator[None]:
+    def _transaction(self, *, now: float | None = None, guarded: bool = True) -> Iterator[None]:
         """One call, one savepoint in the turn's transaction (:mod:`.turns`); any exception
         (domain ones too) rolls the call's work back. A request's session check, when this
         call carries it, runs first in a savepoint of its own, kept when the work fails.
         Refused while the secrets diverged, unless not ``guarded`` (the secrets checks).
-        ``write`` is kept for the callers' sake: every call takes the write lock now."""
+        Reads and writes alike: the turn holds the write lock."""
         if guarded and self._secrets.diverged:
             raise SecretsDiverged()
         check = armed_check() if guarded else None
@@ -145,36 +144,21 @@ class SQLiteStorage(
         if check is not None:
             self._carry_in_turn(check, turn, now)
         elif now is not None and now >= self._next_purge:
-            self._purge_in_turn(turn, now)
-        self._db.execute("SAVEPOINT work")
-        try:
+            with self._savepoint("purging", turn):
+                self._purge(now)
+        with self._savepoint("work", turn):
             yield
-        except BaseException as error:
-            self._undo("work", turn, error)
-            raise
-        self._db.execute("RELEASE work")
 
     def _carry_in_turn(self, check: SessionCheck, turn: Turn, now: float | None) -> None:
-        self._db.execute("SAVEPOINT checking")
         try:
-            if now is not None and now >= self._next_purge:
-                self._purge(now)
-            self._carry_check(check)
+            with self._savepoint("checking", turn):
+                if now is not None and now >= self._next_purge:
+                    self._purge(now)
+                self._carry_check(check)
         except BaseException as error:
-            self._undo("checking", turn, error)
             check.failed(error if isinstance(error, SessionCheckFailed) else BackendError(error))
             raise
-        self._db.execute("RELEASE checking")
         turn.checks.append(check)
-
-    def _purge_in_turn(self, turn: Turn, now: float) -> None:
-        self._db.execute("SAVEPOINT purging")
-        try:
-            self._purge(now)
-        except BaseException as error:
-            self._undo("purging", turn, error)
-            raise
-        self._db.execute("RELEASE purging")
 
     def _purge(self, now: float) -> None:
         """Reclaim a bounded batch of expired rows; reads already ignore them."""
@@ -199,7 +183,7 @@ class SQLiteStorage(
         if self._secrets.diverged:
             return False
         try:
-            with self._transaction(write=True):
+            with self._transaction():
                 self._run(HEARTBEAT, (now,))
             await self.turn_committed()
         except (sqlite3.Error, BackendError):
@@ -208,14 +192,14 @@ class SQLiteStorage(
 
     @wrap_sqlite_error
     async def flush(self) -> None:
-        with self._transaction(write=True, guarded=False):
+        with self._transaction(guarded=False):
             for table in (*TABLES, *self.feature_tables()):
                 self._run(f"DELETE FROM {table}")
         self._next_purge = float("-inf")
 
     @wrap_sqlite_error
     async def ensure_secrets(self, candidates: Mapping[str, str]) -> dict[str, str]:
-        with self._transaction(write=True):
+        with self._transaction():
             self._run(INSERT_SECRETS, (json.dumps(dict(candidates)),))
             rows = self._run(SELECT_SECRETS, (json.dumps(dict(candidates)),))
             return {name: value for name, value in rows}
@@ -236,7 +220,7 @@ class SQLiteStorage(
         return record is None or self._secrets.judge(stored, check="periodic")
 
     def _claim(self, record: Mapping[str, str]) -> str | None:
-        with self._transaction(write=True, guarded=False):
+        with self._transaction(guarded=False):
             self._run(INSERT_SECRETS, (json.dumps(dict(record)),))
             row = self._run(SELECT_SECRET, (FINGERPRINT,)).fetchone()
         return None if row is None else str(row[0])

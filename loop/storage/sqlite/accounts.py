@@ -69,7 +69,7 @@ class SQLiteAccountStorage(SQLitePlumbing):
     @_wrap
     async def start_oauth(self, hawk_id_hmac: str, *, state: str, now: float, ttl: float) -> str:
         params = {"id": hawk_id_hmac, "state": state, "until": now + ttl, "now": now}
-        with self._transaction(write=True, now=now):
+        with self._transaction(now=now):
             self._run(PURGE_OAUTH, (now, PURGE_BATCH))
             self._run(START_OAUTH, params)
             row = self._run(SELECT_OAUTH, (hawk_id_hmac,)).fetchone()
@@ -78,7 +78,7 @@ class SQLiteAccountStorage(SQLitePlumbing):
 
     @_wrap
     async def get_oauth(self, hawk_id_hmac: str, *, now: float) -> OAuthRecord | None:
-        with self._transaction(write=False):
+        with self._transaction():
             row = self._run(SELECT_OAUTH, (hawk_id_hmac,)).fetchone()
         if row is None or row[0] is None or row[1] <= now:
             return None
@@ -89,7 +89,7 @@ class SQLiteAccountStorage(SQLitePlumbing):
         self, hawk_id_hmac: str, *, state: str, now: float, ttl: float
     ) -> str | None:
         params = {"id": hawk_id_hmac, "state": state, "until": now + ttl, "now": now}
-        with self._transaction(write=True, now=now):
+        with self._transaction(now=now):
             row = self._run(SELECT_OAUTH, (hawk_id_hmac,)).fetchone()
             if row is None or row[0] is None or row[1] <= now:
                 return None
@@ -102,12 +102,12 @@ class SQLiteAccountStorage(SQLitePlumbing):
         self, hawk_id_hmac: str, *, token: str, now: float, ttl: float
     ) -> None:
         params = {"id": hawk_id_hmac, "token": token, "until": now + ttl}
-        with self._transaction(write=True, now=now):
+        with self._transaction(now=now):
             self._run(SET_TOKEN, params)
 
     @_wrap
     async def delete_account(self, user: str, *, hawk_id_hmac: str, now: float) -> None:
-        with self._transaction(write=True, now=now):
+        with self._transaction(now=now):
             rows = self._run(ACCOUNT_SESSIONS, {"user": user, "device": hawk_id_hmac})
             devices = json.dumps([hawk_id_hmac, *(row[0] for row in rows)])
             params = {"user": user, "devices": devices, "now": now}

@@ -110,7 +110,7 @@ IMPORT_CALLEE = "INSERT OR REPLACE INTO call_callees (user, call_id, timestamp) 
 class SQLiteAdminStorage(SQLitePlumbing):
     @_wrap
     async def figures(self, *, now: float) -> StoreFigures:
-        with self._transaction(write=False):
+        with self._transaction():
             counts = {
                 name: self._run(sql, {"now": now}).fetchone()[0] for name, sql in FIGURES.items()
             }
@@ -126,19 +126,19 @@ class SQLiteAdminStorage(SQLitePlumbing):
 
     @_wrap
     async def activity(self, *, now: float) -> Activity:
-        with self._transaction(write=False):
+        with self._transaction():
             rooms, participants = self._run(ACTIVITY, {"now": now}).fetchone()
         return Activity(rooms=rooms, participants=participants)
 
     @_wrap
     async def purge_expired(self, *, now: float) -> dict[str, int]:
-        with self._transaction(write=True):
+        with self._transaction():
             removed = {name: self._run(sql, {"now": now}).rowcount for name, sql in PURGES.items()}
         return {name: count for name, count in removed.items() if count}
 
     @_wrap
     async def holds_data(self, *, now: float) -> bool:
-        with self._transaction(write=False):
+        with self._transaction():
             return bool(self._run(HOLDS_DATA).fetchone()[0])
 
     async def export_records(self, *, now: float) -> AsyncIterator[Record]:
@@ -154,7 +154,7 @@ class SQLiteAdminStorage(SQLitePlumbing):
     def _snapshot(self, now: float) -> Generator[Record, None, None]:
         """One read transaction around the whole dump: a consistent snapshot (WAL lets the
         server keep writing meanwhile)."""
-        with self._transaction(write=False):
+        with self._transaction():
             for name, value in self._run(EXPORT_SECRETS).fetchall():
                 yield {"kind": "secret", "name": name, "value": value}
             for row in self._run(EXPORT_SESSIONS, (now,)).fetchall():
@@ -217,7 +217,7 @@ class SQLiteAdminStorage(SQLitePlumbing):
 
     @_wrap
     async def import_records(self, records: Sequence[Record], *, now: float) -> None:
-        with self._transaction(write=True):
+        with self._transaction():
             for record in records:
                 if expires_at(record) > now:
                     self._importers[record["kind"]](self, record, now)

@@ -138,31 +138,31 @@ class SQLiteCallStorage(SQLitePlumbing):
     async def create_call_url(
         self, url: CallUrl, *, now: float, limits: Sequence[RateLimit] = ()
     ) -> None:
-        with self._transaction(write=True, now=now):
+        with self._transaction(now=now):
             consume(self._run, limits, now)
             self._purge_calls(now)
             self._run(INSERT_URL, _url_params(url))
 
     @_wrap
     async def get_call_url(self, token: str, *, now: float) -> CallUrl | None:
-        with self._transaction(write=False):
+        with self._transaction():
             row = self._run(SELECT_URL, (token, now)).fetchone()
         return None if row is None else _url(row)
 
     @_wrap
     async def list_call_urls(self, user: str, *, now: float) -> list[CallUrl]:
-        with self._transaction(write=False):
+        with self._transaction():
             return [_url(row) for row in self._run(LIST_URLS, (user, now))]
 
     @_wrap
     async def update_call_url(self, url: CallUrl, *, now: float) -> None:
-        with self._transaction(write=True, now=now):
+        with self._transaction(now=now):
             self._owned_url(url.token, url.user, now)
             self._run(INSERT_URL, _url_params(url))
 
     @_wrap
     async def delete_call_url(self, token: str, *, user: str, now: float) -> None:
-        with self._transaction(write=True, now=now):
+        with self._transaction(now=now):
             self._owned_url(token, user, now)
             self._run(DELETE_URL, (token,))
 
@@ -189,7 +189,7 @@ class SQLiteCallStorage(SQLitePlumbing):
         now: float,
         limits: Sequence[RateLimit] = (),
     ) -> CallCreated:
-        with self._transaction(write=True, now=now):
+        with self._transaction(now=now):
             consume(self._run, limits, now)
             self._purge_calls(now)
             rows = self._run(TARGETS, (json.dumps(list(callees)), now)).fetchall()
@@ -206,13 +206,13 @@ class SQLiteCallStorage(SQLitePlumbing):
 
     @_wrap
     async def get_call(self, call_id: str, *, now: float) -> Call | None:
-        with self._transaction(write=False):
+        with self._transaction():
             row = self._run(SELECT_CALL, (call_id, now)).fetchone()
         return None if row is None else Call.from_json(json.loads(row[0]))
 
     @_wrap
     async def list_calls(self, user: str, *, since: int, now: float) -> list[Call]:
-        with self._transaction(write=False):
+        with self._transaction():
             rows = self._run(LIST_CALLS, (user, since, now)).fetchall()
         return [Call.from_json(json.loads(row[0])) for row in rows]
 
@@ -252,7 +252,7 @@ class SQLiteCallStorage(SQLitePlumbing):
         self, call_id: str, now: float, change: Callable[[_Progress], None]
     ) -> CallProgress | None:
         """One progress step in one transaction, then the fan-out of what changed."""
-        with self._transaction(write=True, now=now):
+        with self._transaction(now=now):
             row = self._run(SELECT_PROGRESS, (call_id, now)).fetchone()
             if row is None:
                 return None

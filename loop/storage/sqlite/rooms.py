@@ -104,7 +104,7 @@ class SQLiteRoomStorage(SQLitePlumbing):
         """Replaces an expired room that still holds the token; a live one is an error."""
         params = {name: getattr(room, name) for name in ROOM_FIELDS}
         params.update(context=self._context(room.context), now=now)
-        with self._transaction(write=True, now=now):
+        with self._transaction(now=now):
             consume(self._run, limits, now)
             if max_rooms and self._owned(room.owner, now) >= max_rooms:
                 raise TooManyRooms(room.owner)
@@ -124,7 +124,7 @@ class SQLiteRoomStorage(SQLitePlumbing):
 
     @wrap_sqlite_error
     async def get_room(self, token: str, *, now: float) -> RoomState | None:
-        with self._transaction(write=False):
+        with self._transaction():
             row = self._run(SELECT_ROOM, (token, now)).fetchone()
             if row is None:
                 return None
@@ -144,7 +144,7 @@ class SQLiteRoomStorage(SQLitePlumbing):
             params[f"set_{name}"] = name in changes
             params[name] = changes.get(name)
         params["context"] = self._context(params["context"])
-        with self._transaction(write=True, now=now):
+        with self._transaction(now=now):
             row = self._run(UPDATE_ROOM, params).fetchone()
             if row is None:
                 raise self._room_error(token, now, NotRoomOwner(token))
@@ -161,7 +161,7 @@ class SQLiteRoomStorage(SQLitePlumbing):
         deleted_ttl: float,
         announce: Announcement | None = None,
     ) -> RoomChange:
-        with self._transaction(write=True, now=now):
+        with self._transaction(now=now):
             if not self._delete_rooms([token], owner, now, deleted_ttl):
                 raise self._room_error(token, now, NotRoomOwner(token))
             change = self._change(owner, now)
@@ -178,7 +178,7 @@ class SQLiteRoomStorage(SQLitePlumbing):
         deleted_ttl: float,
         announce: Callable[[str], Announcement] | None = None,
     ) -> tuple[list[str], RoomChange]:
-        with self._transaction(write=True, now=now):
+        with self._transaction(now=now):
             deleted = self._delete_rooms(tokens, owner, now, deleted_ttl)
             change = self._change(owner, now)
         if announce is not None:
@@ -198,7 +198,7 @@ class SQLiteRoomStorage(SQLitePlumbing):
     @wrap_sqlite_error
     async def list_rooms(self, owner: str, *, since: int | None, now: float) -> RoomList:
         lowest = LOWEST if since is None else since
-        with self._transaction(write=False):
+        with self._transaction():
             rooms = self._run(LIST_ROOMS, (owner, now, lowest)).fetchall()
             people = self._run(LIST_PARTICIPANTS, (owner, now, lowest, now)).fetchall()
             deleted: tuple[str, ...] = ()
@@ -229,7 +229,7 @@ class SQLiteRoomStorage(SQLitePlumbing):
         touch = (int(now), room_expires_at, session_id, api_key, token, now, generation)
         p = participant
         row = (token, p.id, p.connection_id, p.display_name, p.client_max_size, p.expires_at)
-        with self._transaction(write=True, now=now):
+        with self._transaction(now=now):
             consume(self._run, limits, now)
             owner = self._run(TOUCH_FOR_JOIN, touch).fetchone()
             if owner is None:
@@ -242,7 +242,7 @@ class SQLiteRoomStorage(SQLitePlumbing):
         self, token: str, participant_id: str, *, now: float, expires_at: float
     ) -> None:
         params = {"token": token, "id": participant_id, "now": now, "until": expires_at}
-        with self._transaction(write=True, now=now):
+        with self._transaction(now=now):
             if self._run(REFRESH_PARTICIPANT, params).rowcount == 0:
                 raise self._room_error(token, now, NotParticipant(participant_id))
 
@@ -257,7 +257,7 @@ class SQLiteRoomStorage(SQLitePlumbing):
         announce: Announcement | None = None,
     ) -> RoomChange:
         params = {"token": token, "id": participant_id, "now": now}
-        with self._transaction(write=True, now=now):
+        with self._transaction(now=now):
             if self._run(LEAVE_ROOM, params).rowcount == 0:
                 raise self._room_error(token, now, NotParticipant(participant_id))
             touch = (int(now), room_expires_at, now, json_list([token]))
@@ -270,7 +270,7 @@ class SQLiteRoomStorage(SQLitePlumbing):
     async def reap_participants(
         self, *, now: float, room_expires_at: int, limit: int = 500
     ) -> list[RoomChange]:
-        with self._transaction(write=True, now=now):
+        with self._transaction(now=now):
             tokens = {row[0] for row in self._run(REAP, (now, limit)).fetchall()}
             if not tokens:
                 return []

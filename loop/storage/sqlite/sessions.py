@@ -53,7 +53,7 @@ class SQLiteSessionStorage(SQLitePlumbing):
         limits: Sequence[RateLimit] = (),
         push: Mapping[Topic, PushTarget] | None = None,
     ) -> None:
-        with self._transaction(write=True, now=now):
+        with self._transaction(now=now):
             consume(self._run, limits, now)
             user, identity = session.user_mac, session.encrypted_identity
             params = (session.hawk_id_hmac, session.hawk_key, user, identity, now + ttl)
@@ -75,7 +75,7 @@ class SQLiteSessionStorage(SQLitePlumbing):
         nonce_until: float,
     ) -> Session | None:
         member = nonce_member(timestamp, nonce, mac)
-        with self._transaction(write=True, now=now):  # a replay rolls the touch back
+        with self._transaction(now=now):  # a replay rolls the touch back
             row = self._check_request(hawk_id_hmac, member, now, now + ttl, nonce_until)
         if row is None:
             return None
@@ -85,7 +85,7 @@ class SQLiteSessionStorage(SQLitePlumbing):
 
     @wrap_sqlite_error
     async def check_session(self, check: SessionCheck) -> None:
-        with armed(check), self._transaction(write=False):
+        with armed(check), self._transaction():
             pass
 
     def _check_request(
@@ -124,14 +124,14 @@ class SQLiteSessionStorage(SQLitePlumbing):
     async def bind_identity(
         self, hawk_id_hmac: str, *, user_mac: str, encrypted_identity: str, now: float, ttl: float
     ) -> None:
-        with self._transaction(write=True, now=now):
+        with self._transaction(now=now):
             params = (user_mac, encrypted_identity, now + ttl, hawk_id_hmac, now)
             self._run(BIND_IDENTITY, params)
         self.known_sessions.forget(hawk_id_hmac)
 
     @wrap_sqlite_error
     async def delete_session(self, hawk_id_hmac: str) -> None:
-        with self._transaction(write=True):
+        with self._transaction():
             for sql in (DELETE_PUSH_OF, DELETE_NONCES_OF, DELETE_SESSIONS):
                 self._run(sql, (json_list([hawk_id_hmac]),))
         self.known_sessions.forget(hawk_id_hmac)
@@ -143,7 +143,7 @@ class SQLiteSessionStorage(SQLitePlumbing):
         self, session: Session, targets: Mapping[Topic, PushTarget], *, now: float, ttl: float
     ) -> None:
         """Rows carry no expiry: a target is live exactly while its device's session is."""
-        with self._transaction(write=True, now=now):
+        with self._transaction(now=now):
             self._upsert_push(session, targets)
 
     def _upsert_push(self, session: Session, targets: Mapping[Topic, PushTarget]) -> None:
@@ -152,10 +152,10 @@ class SQLiteSessionStorage(SQLitePlumbing):
 
     @wrap_sqlite_error
     async def unregister_push(self, session: Session) -> None:
-        with self._transaction(write=True):
+        with self._transaction():
             self._run(UNREGISTER_PUSH, (session.user, session.hawk_id_hmac))
 
     @wrap_sqlite_error
     async def push_targets(self, user: str, topic: Topic, *, now: float) -> list[PushTarget]:
-        with self._transaction(write=False):
+        with self._transaction():
             return [json.loads(row[1]) for row in self._run(SELECT_TARGETS, (user, topic, now))]

@@ -28,7 +28,9 @@ the one waiting. So a connection first commits the process's open turns
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 
 from loop.storage.checks import SessionCheck
 from loop.storage.errors import BackendError
@@ -112,17 +114,24 @@ class TurnCommitting:
                 pass  # the connection is broken: the next BEGIN says so
         turn.failed(BackendError(error))
 
-    def _undo(self, savepoint: str, turn: Turn, error: BaseException) -> None:
-        """Roll a failed call's savepoint back; if the failure took the whole transaction
-        with it, the turn is lost."""
-        if not self._db.in_transaction:
-            self._abandon(turn, error)
-            return
+    @contextlib.contextmanager
+    def _savepoint(self, name: str, turn: Turn) -> Iterator[None]:
+        """The body in a savepoint of ``turn``'s transaction, rolled back alone if it
+        raises; if the failure took the whole transaction with it, the turn is lost."""
+        self._db.execute(f"SAVEPOINT {name}")
         try:
-            self._db.execute(f"ROLLBACK TO {savepoint}")
-            self._db.execute(f"RELEASE {savepoint}")
-        except sqlite3.Error as failure:
-            self._abandon(turn, failure)
+            yield
+        except BaseException as error:
+            if not self._db.in_transaction:
+                self._abandon(turn, error)
+                raise
+            try:
+                self._db.execute(f"ROLLBACK TO {name}")
+                self._db.execute(f"RELEASE {name}")
+            except sqlite3.Error as failure:
+                self._abandon(turn, failure)
+            raise
+        self._db.execute(f"RELEASE {name}")
 
     async def turn_committed(self) -> None:
         """Return once the current turn's transaction is committed (at once if none is

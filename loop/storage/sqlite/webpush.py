@@ -26,7 +26,7 @@ class SQLiteWebPushStorage(SQLitePlumbing):
     async def forget_push_target(self, user: str, target: PushTarget, *, now: float) -> int:
         """Targets are compared as decoded JSON, so the stored text's form never matters;
         a user has a handful of rows (devices x topics), read through the primary key."""
-        with self._transaction(write=True, now=now):
+        with self._transaction(now=now):
             rows = self._run(USER_TARGETS, (user,)).fetchall()
             dead = [(d, t) for d, t, text in rows if json.loads(text) == target]
             for device, topic in dead:
